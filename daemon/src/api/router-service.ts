@@ -1,0 +1,157 @@
+// vrouter.v1.RouterService: maps gRPC calls onto the engine and its errors onto gRPC status codes.
+import {
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
+import {
+  type ApplyRequest,
+  ApplyResponseSchema,
+  CheckDriftResponseSchema,
+  DriftStatusSchema,
+  GetConfigResponseSchema,
+  GetStatusResponseSchema,
+  type NicStatus,
+  type PatchRequest,
+  PatchResponseSchema,
+  ServiceState,
+  ServiceStatusSchema,
+  type WatchRequest,
+  type WatchResponse,
+  WatchResponseSchema,
+} from '../gen/vrouter/v1/service_pb.js';
+import type { Engine } from '../reconcile/engine.js';
+import { WriteError } from '../reconcile/errors.js';
+import { grpcError } from './status-details.js';
+
+export interface RouterServiceDeps {
+  readonly engine: Engine;
+  readonly version: string;
+  readonly startedAt: Date;
+  readonly driftIntervalSeconds: number;
+  readonly nicStatuses: (config: Engine['committed']['config']) => Promise<NicStatus[]>;
+  readonly log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+type Callback = sendUnaryData<unknown>;
+
+const CODES: Record<WriteError['code'], status> = {
+  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  UNIMPLEMENTED: status.UNIMPLEMENTED,
+  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
+  ABORTED: status.ABORTED,
+};
+
+export function routerService(deps: RouterServiceDeps): UntypedServiceImplementation {
+  const { engine, log } = deps;
+
+  const unary =
+    <Req>(method: string, handler: (request: Req) => Promise<unknown>) =>
+    (call: ServerUnaryCall<Req, unknown>, callback: Callback) => {
+      const started = Date.now();
+      handler(call.request).then(
+        (response) => callback(null, response),
+        (e: unknown) => {
+          if (e instanceof WriteError) {
+            log.info({ method, code: e.code, ms: Date.now() - started, error: e.message }, 'write refused');
+            return callback(
+              grpcError(CODES[e.code], e.message, {
+                violations: e.violations,
+                ...(e.reason && { reason: e.reason }),
+              }),
+            );
+          }
+          log.error({ method, err: e }, 'internal error');
+          callback(grpcError(status.INTERNAL, e instanceof Error ? e.message : String(e)));
+        },
+      );
+    };
+
+  return {
+    apply: unary('Apply', async (request: ApplyRequest) => {
+      const result = await engine.apply(
+        request.config ?? create(RouterConfigSchema),
+        request.expectedGeneration,
+        request.validateOnly,
+      );
+      return create(ApplyResponseSchema, result);
+    }),
+
+    patch: unary('Patch', async (request: PatchRequest) => {
+      const result = await engine.patch(request.operations, request.expectedGeneration, request.validateOnly);
+      return create(PatchResponseSchema, result);
+    }),
+
+    getConfig: unary('GetConfig', async () => {
+      const { generation, config, appliedAt } = engine.committed;
+      return create(GetConfigResponseSchema, {
+        generation,
+        config,
+        ...(appliedAt && { appliedAt: timestampFromDate(appliedAt) }),
+      });
+    }),
+
+    getStatus: unary('GetStatus', async () => {
+      const { generation, config, appliedAt } = engine.committed;
+      const stats = engine.driftStats;
+      const services = [...engine.stepHealth].map(([name, health]) =>
+        create(ServiceStatusSchema, {
+          name,
+          state:
+            generation === 0n ? ServiceState.DISABLED : health.ok ? ServiceState.OK : ServiceState.FAILED,
+          message: health.message,
+          counters: {
+            applies: BigInt(health.applies),
+            failures: BigInt(health.failures),
+            repairs: BigInt(health.repairs),
+          },
+        }),
+      );
+      return create(GetStatusResponseSchema, {
+        generation,
+        ...(engine.applying !== undefined && { applyingGeneration: engine.applying }),
+        ...(appliedAt && { appliedAt: timestampFromDate(appliedAt) }),
+        version: deps.version,
+        startedAt: timestampFromDate(deps.startedAt),
+        services,
+        nics: await deps.nicStatuses(config),
+        drift: create(DriftStatusSchema, {
+          checks: BigInt(stats.checks),
+          repairs: BigInt(stats.repairs),
+          intervalSeconds: deps.driftIntervalSeconds,
+          ...(stats.lastCheckAt && { lastCheckAt: timestampFromDate(stats.lastCheckAt) }),
+          ...(stats.lastRepairAt && { lastRepairAt: timestampFromDate(stats.lastRepairAt) }),
+        }),
+        lastError: engine.lastError,
+      });
+    }),
+
+    checkDrift: unary('CheckDrift', async () =>
+      create(CheckDriftResponseSchema, { repaired: await engine.checkDrift() }),
+    ),
+
+    watch: (call: ServerWritableStream<WatchRequest, WatchResponse>) => {
+      const send = (event: WatchResponse) => call.write(event);
+      if (call.request.sendCurrent) {
+        const { generation, appliedAt } = engine.committed;
+        send(
+          create(WatchResponseSchema, {
+            time: timestampFromDate(appliedAt ?? new Date()),
+            generation,
+            event: { case: 'generationApplied', value: { cause: 'current', results: [] } },
+          }),
+        );
+      }
+      engine.events.on('event', send);
+      const stop = () => engine.events.off('event', send);
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
+    },
+  };
+}

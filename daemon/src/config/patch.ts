@@ -1,0 +1,289 @@
+// Applies Patch operations to a config, copy-on-write: untouched sections are shared with the
+// original, so a one-object patch on a 10k-object config copies one array, not the config.
+// Every put is remembered so that a violation in the resulting config can be reported at the
+// operation that caused it (`operations[2].put_host.host.ip`) rather than at a config path the
+// caller never wrote.
+import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
+import {
+  type FirewallRule,
+  type FirewallRuleSet,
+  FirewallSchema,
+  Direction,
+} from '../gen/vrouter/v1/firewall_pb.js';
+import { MetadataSchema } from '../gen/vrouter/v1/metadata_pb.js';
+import type { Host, Network } from '../gen/vrouter/v1/networks_pb.js';
+import { ObjectKind, type PatchOperation } from '../gen/vrouter/v1/service_pb.js';
+import { create } from '@bufbuild/protobuf';
+import { type FieldViolation, Violations } from './violations.js';
+
+export interface PatchResult {
+  readonly config: RouterConfig;
+  /** Maps violations of the resulting config back onto the operations. */
+  readonly relocate: (violations: readonly FieldViolation[]) => FieldViolation[];
+}
+
+type TopLevel =
+  | 'nics'
+  | 'networks'
+  | 'vips'
+  | 'snats'
+  | 'eips'
+  | 'portForwards'
+  | 'loadBalancers'
+  | 'routes'
+  | 'ipsecConnections'
+  | 'qosRules';
+
+/** proto field name of each top-level list, for paths. */
+const FIELD: Record<TopLevel, string> = {
+  nics: 'nics',
+  networks: 'networks',
+  vips: 'vips',
+  snats: 'snats',
+  eips: 'eips',
+  portForwards: 'port_forwards',
+  loadBalancers: 'load_balancers',
+  routes: 'routes',
+  ipsecConnections: 'ipsec_connections',
+  qosRules: 'qos_rules',
+};
+
+const KIND_LIST: Partial<Record<ObjectKind, TopLevel>> = {
+  [ObjectKind.NIC]: 'nics',
+  [ObjectKind.NETWORK]: 'networks',
+  [ObjectKind.VIP]: 'vips',
+  [ObjectKind.SNAT]: 'snats',
+  [ObjectKind.EIP]: 'eips',
+  [ObjectKind.PORT_FORWARD]: 'portForwards',
+  [ObjectKind.LOAD_BALANCER]: 'loadBalancers',
+  [ObjectKind.ROUTE]: 'routes',
+  [ObjectKind.IPSEC_CONNECTION]: 'ipsecConnections',
+  [ObjectKind.QOS_RULE]: 'qosRules',
+};
+
+interface Placed {
+  /** The object as placed, found again by identity after all operations ran. */
+  readonly object: object;
+  /** Path of the object inside the operation, e.g. `operations[2].put_host.host`. */
+  readonly opPath: string;
+}
+
+export function applyPatch(
+  original: RouterConfig,
+  operations: readonly PatchOperation[],
+): PatchResult | FieldViolation[] {
+  const v = new Violations();
+  let config: RouterConfig = { ...original };
+  const placed: Placed[] = [];
+
+  operations.forEach((op, i) => {
+    const path = `operations[${i}]`;
+    const o = op.operation;
+    const put = <K extends TopLevel>(key: K, item: RouterConfig[K][number], field: string) => {
+      config = { ...config, [key]: upsert(config[key] as { id: string }[], item as { id: string }) };
+      placed.push({ object: item, opPath: `${path}.${field}` });
+    };
+    switch (o.case) {
+      case 'putNic':
+        return put('nics', o.value, 'put_nic');
+      case 'putNetwork':
+        return put('networks', o.value, 'put_network');
+      case 'putVip':
+        return put('vips', o.value, 'put_vip');
+      case 'putSnat':
+        return put('snats', o.value, 'put_snat');
+      case 'putEip':
+        return put('eips', o.value, 'put_eip');
+      case 'putPortForward':
+        return put('portForwards', o.value, 'put_port_forward');
+      case 'putLoadBalancer':
+        return put('loadBalancers', o.value, 'put_load_balancer');
+      case 'putRoute':
+        return put('routes', o.value, 'put_route');
+      case 'putIpsecConnection':
+        return put('ipsecConnections', o.value, 'put_ipsec_connection');
+      case 'putQosRule':
+        return put('qosRules', o.value, 'put_qos_rule');
+      case 'putHost': {
+        const { networkId, host } = o.value;
+        const n = config.networks.findIndex((x) => x.id === networkId);
+        if (host === undefined) return v.add(`${path}.put_host.host`, 'required');
+        if (n < 0) return v.add(`${path}.put_host.network_id`, `no network "${networkId}"`);
+        // A host moves between networks by id: drop it from any other network first.
+        const networks = config.networks.map((net, j) =>
+          j === n
+            ? { ...net, hosts: upsert(net.hosts, host) }
+            : net.hosts.some((h) => h.id === host.id)
+              ? { ...net, hosts: net.hosts.filter((h) => h.id !== host.id) }
+              : net,
+        );
+        config = { ...config, networks };
+        placed.push({ object: host, opPath: `${path}.put_host.host` });
+        return;
+      }
+      case 'putFirewallRuleSet': {
+        const firewall = config.firewall ?? create(FirewallSchema);
+        config = { ...config, firewall: { ...firewall, ruleSets: upsert(firewall.ruleSets, o.value) } };
+        placed.push({ object: o.value, opPath: `${path}.put_firewall_rule_set` });
+        return;
+      }
+      case 'putFirewallRule': {
+        const { ruleSetId, rule } = o.value;
+        const sets = config.firewall?.ruleSets ?? [];
+        const s = sets.findIndex((x) => x.id === ruleSetId);
+        if (rule === undefined) return v.add(`${path}.put_firewall_rule.rule`, 'required');
+        if (s < 0) return v.add(`${path}.put_firewall_rule.rule_set_id`, `no rule set "${ruleSetId}"`);
+        const ruleSets = sets.map((set, j) => withRule(set, rule, j === s));
+        config = { ...config, firewall: { ...(config.firewall ?? create(FirewallSchema)), ruleSets } };
+        placed.push({ object: rule, opPath: `${path}.put_firewall_rule.rule` });
+        return;
+      }
+      case 'putFirewallAttachment': {
+        const a = o.value;
+        const firewall = config.firewall ?? create(FirewallSchema);
+        const others = firewall.attachments.filter((x) => x.nicId !== a.nicId || x.direction !== a.direction);
+        config = { ...config, firewall: { ...firewall, attachments: [...others, a] } };
+        placed.push({ object: a, opPath: `${path}.put_firewall_attachment` });
+        return;
+      }
+      case 'putMetadataInstance': {
+        const metadata = config.metadata ?? create(MetadataSchema);
+        config = { ...config, metadata: { ...metadata, instances: upsert(metadata.instances, o.value) } };
+        placed.push({ object: o.value, opPath: `${path}.put_metadata_instance` });
+        return;
+      }
+      case 'delete':
+        config = deleteObject(config, o.value.kind, o.value.id, `${path}.delete`, v);
+        return;
+      case undefined:
+        return v.add(`${path}.operation`, 'required: one of put_* or delete');
+    }
+  });
+
+  if (!v.isEmpty) return v.items;
+  const final = config;
+  return { config: final, relocate: (violations) => relocate(final, placed, violations) };
+}
+
+function upsert<T extends { id: string }>(list: readonly T[], item: T): T[] {
+  const i = list.findIndex((x) => x.id === item.id);
+  return i < 0 ? [...list, item] : list.map((x, j) => (j === i ? item : x));
+}
+
+/** A rule belongs to one set: putting it into one removes it from any other. */
+function withRule(set: FirewallRuleSet, rule: FirewallRule, target: boolean): FirewallRuleSet {
+  if (target) return { ...set, rules: upsert(set.rules, rule) };
+  return set.rules.some((r) => r.id === rule.id)
+    ? { ...set, rules: set.rules.filter((r) => r.id !== rule.id) }
+    : set;
+}
+
+function deleteObject(
+  config: RouterConfig,
+  kind: ObjectKind,
+  id: string,
+  path: string,
+  v: Violations,
+): RouterConfig {
+  const list = KIND_LIST[kind];
+  if (list !== undefined) {
+    const items = config[list] as { id: string }[];
+    return items.some((x) => x.id === id) ? { ...config, [list]: items.filter((x) => x.id !== id) } : config;
+  }
+  const firewall = config.firewall;
+  switch (kind) {
+    case ObjectKind.HOST:
+      return {
+        ...config,
+        networks: config.networks.map((n) =>
+          n.hosts.some((h) => h.id === id) ? { ...n, hosts: n.hosts.filter((h) => h.id !== id) } : n,
+        ),
+      };
+    case ObjectKind.FIREWALL_RULE_SET:
+      return firewall === undefined
+        ? config
+        : { ...config, firewall: { ...firewall, ruleSets: firewall.ruleSets.filter((s) => s.id !== id) } };
+    case ObjectKind.FIREWALL_RULE:
+      return firewall === undefined
+        ? config
+        : {
+            ...config,
+            firewall: {
+              ...firewall,
+              ruleSets: firewall.ruleSets.map((s) =>
+                s.rules.some((r) => r.id === id) ? { ...s, rules: s.rules.filter((r) => r.id !== id) } : s,
+              ),
+            },
+          };
+    case ObjectKind.FIREWALL_ATTACHMENT: {
+      const match = /^(.+)\/(in|out)$/.exec(id);
+      if (match === null) {
+        v.add(`${path}.id`, `"${id}" is not an attachment id (<nic id>/in or <nic id>/out)`);
+        return config;
+      }
+      const direction = match[2] === 'in' ? Direction.IN : Direction.OUT;
+      return firewall === undefined
+        ? config
+        : {
+            ...config,
+            firewall: {
+              ...firewall,
+              attachments: firewall.attachments.filter(
+                (a) => a.nicId !== match[1] || a.direction !== direction,
+              ),
+            },
+          };
+    }
+    case ObjectKind.METADATA_INSTANCE: {
+      const metadata = config.metadata;
+      return metadata === undefined
+        ? config
+        : { ...config, metadata: { ...metadata, instances: metadata.instances.filter((m) => m.id !== id) } };
+    }
+    default:
+      v.add(`${path}.kind`, kind === ObjectKind.UNSPECIFIED ? 'required' : `unknown kind ${kind}`);
+      return config;
+  }
+}
+
+/** Where each placed object ended up in the final config, as a config path. */
+function finalPaths(config: RouterConfig, placed: readonly Placed[]): Map<string, string> {
+  const where = new Map<object, string>();
+  for (const key of Object.keys(FIELD) as TopLevel[])
+    (config[key] as object[]).forEach((item, i) => where.set(item, `${FIELD[key]}[${i}]`));
+  config.networks.forEach((n: Network, i) =>
+    n.hosts.forEach((h: Host, j) => where.set(h, `networks[${i}].hosts[${j}]`)),
+  );
+  config.firewall?.ruleSets.forEach((s, i) => {
+    where.set(s, `firewall.rule_sets[${i}]`);
+    s.rules.forEach((r, j) => where.set(r, `firewall.rule_sets[${i}].rules[${j}]`));
+  });
+  config.firewall?.attachments.forEach((a, i) => where.set(a, `firewall.attachments[${i}]`));
+  config.metadata?.instances.forEach((m, i) => where.set(m, `metadata.instances[${i}]`));
+  const result = new Map<string, string>();
+  for (const p of placed) {
+    const at = where.get(p.object);
+    if (at !== undefined) result.set(at, p.opPath);
+  }
+  return result;
+}
+
+function relocate(
+  config: RouterConfig,
+  placed: readonly Placed[],
+  violations: readonly FieldViolation[],
+): FieldViolation[] {
+  const paths = finalPaths(config, placed);
+  return violations.map((violation) => {
+    let best: [string, string] | undefined;
+    for (const [configPath, opPath] of paths)
+      if (
+        (violation.field === configPath || violation.field.startsWith(`${configPath}.`)) &&
+        (best === undefined || configPath.length > best[0].length)
+      )
+        best = [configPath, opPath];
+    return best === undefined
+      ? violation
+      : { ...violation, field: best[1] + violation.field.slice(best[0].length) };
+  });
+}

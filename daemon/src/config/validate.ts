@@ -1,0 +1,17 @@
+// Validation of a whole RouterConfig: pure, complete (every problem, not the first), and the only gate
+// between the API and rendering. Each section's rules live with its service; this file runs them in
+// dependency order (sections that refer to NICs need the NICs checked first).
+import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
+import { validateNics } from '../services/interfaces/validate.js';
+import { validateNetworks } from '../services/networks/validate.js';
+import { isDnsLabel } from './net.js';
+import { type FieldViolation, Violations } from './violations.js';
+
+export function validateConfig(config: RouterConfig): FieldViolation[] {
+  const v = new Violations();
+  if (config.hostname !== '' && !isDnsLabel(config.hostname))
+    v.add('hostname', `"${config.hostname}" is not a DNS label (letters, digits, -, at most 63)`);
+  const nics = validateNics(config, v);
+  validateNetworks(config, nics, v);
+  return v.items;
+}

@@ -1,0 +1,106 @@
+// rtnetlink through the `netlink` package: links, addresses and link settings of the namespace the
+// daemon runs in. The only code that reads or changes links and addresses. Requests go one at a
+// time: two dumps in flight on one socket interleave and the package rejects both.
+import ipaddr from 'ipaddr.js';
+import { FlagsNew, createRtNetlink, type RtNetlinkSocket } from 'netlink';
+
+export interface LinkState {
+  readonly index: number;
+  readonly name: string;
+  /** Lower case, colon-separated. */
+  readonly mac: string;
+  readonly mtu: number;
+  readonly up: boolean;
+  readonly carrier: boolean;
+}
+
+export interface AddressState {
+  readonly index: number;
+  readonly family: 4 | 6;
+  /** `10.1.0.1/24`, `fd00:1::1/64`. */
+  readonly cidr: string;
+  /** Link-local IPv6 (fe80::/10) and host-scope addresses are the kernel's, never the daemon's. */
+  readonly global: boolean;
+}
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const RT_SCOPE_UNIVERSE = 0;
+const IF_OPER_UP = 6;
+
+export class Netlink {
+  private readonly socket: RtNetlinkSocket = createRtNetlink();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(request: (socket: RtNetlinkSocket) => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => request(this.socket));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async links(): Promise<LinkState[]> {
+    const messages = await this.serial((s) => s.getLinks());
+    return messages.map((m) => ({
+      index: m.data.index ?? 0,
+      name: m.attrs.ifname ?? '',
+      mac: formatMac(m.attrs.address),
+      mtu: m.attrs.mtu ?? 0,
+      up: m.data.flags?.up === true,
+      carrier: m.attrs.operstate === IF_OPER_UP,
+    }));
+  }
+
+  async addresses(): Promise<AddressState[]> {
+    const messages = await this.serial((s) => s.getAddresses());
+    const result: AddressState[] = [];
+    for (const m of messages) {
+      const family = m.data.family === AF_INET ? 4 : m.data.family === AF_INET6 ? 6 : undefined;
+      const raw = m.attrs.local ?? m.attrs.address;
+      if (family === undefined || raw === undefined) continue;
+      const text = ipaddr.fromByteArray([...raw]).toString();
+      result.push({
+        index: m.data.index ?? 0,
+        family,
+        cidr: `${text}/${m.data.prefixlen ?? 0}`,
+        global: m.data.scope === RT_SCOPE_UNIVERSE,
+      });
+    }
+    return result;
+  }
+
+  async setUp(index: number): Promise<void> {
+    await this.serial((s) => s.setLink({ index, flags: { up: true }, change: { up: true } }));
+  }
+
+  async setMtu(index: number, mtu: number): Promise<void> {
+    await this.serial((s) => s.setLink({ index }, { mtu }));
+  }
+
+  async addAddress(index: number, cidr: string): Promise<void> {
+    const { data, raw } = addressMessage(index, cidr);
+    await this.serial((s) =>
+      s.newAddress(data, { local: raw, address: raw }, { flags: FlagsNew.CREATE | FlagsNew.EXCL }),
+    );
+  }
+
+  async deleteAddress(index: number, cidr: string): Promise<void> {
+    const { data, raw } = addressMessage(index, cidr);
+    await this.serial((s) => s.delAddress(data, { local: raw, address: raw }));
+  }
+
+  close(): void {
+    this.socket.socket.close();
+  }
+}
+
+function addressMessage(index: number, cidr: string) {
+  const slash = cidr.lastIndexOf('/');
+  const text = cidr.slice(0, slash);
+  const prefixlen = Number(cidr.slice(slash + 1));
+  const raw = Buffer.from(ipaddr.parse(text).toByteArray());
+  return { data: { family: raw.length === 16 ? AF_INET6 : AF_INET, prefixlen, index }, raw };
+}
+
+function formatMac(raw: Buffer | undefined): string {
+  return raw === undefined ? '' : [...raw].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// vrouterd: restore the last good config into the kernel, then serve the management API.
+import { readFile } from 'node:fs/promises';
+import { startApiServer } from './api/server.js';
+import { USAGE, parseDaemonArgs } from './args.js';
+import { Netlink } from './drivers/netlink.js';
+import { execTransport, libnftablesTransport } from './drivers/nftables.js';
+import { systemdNotifier } from './drivers/systemd.js';
+import { VERSION } from './install-paths.js';
+import { createLogger } from './log.js';
+import { Engine } from './reconcile/engine.js';
+import { gatherFacts } from './reconcile/facts.js';
+import { InterfacesStep } from './services/interfaces/step.js';
+import { nicStatuses } from './services/interfaces/status.js';
+import { NftablesStep } from './services/ruleset/step.js';
+import { StateStore } from './store/state-store.js';
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseDaemonArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`vrouterd: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (args === 'help') return void process.stdout.write(`${USAGE}\n`);
+  if (args === 'version') return void process.stdout.write(`vrouterd ${VERSION}\n`);
+
+  const log = createLogger(args.logLevel);
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
+  const startedAt = new Date();
+  const notifier = systemdNotifier();
+  const netlink = new Netlink();
+  const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
+  const engine = new Engine({
+    steps: [new InterfacesStep(netlink), new NftablesStep(nft)],
+    store: new StateStore(args.stateDir),
+    facts: () => gatherFacts(netlink),
+    nicWaitMs: args.nicWaitSeconds * 1000,
+    log,
+  });
+
+  notifier.notify('STATUS=restoring the last good config');
+  await engine.restore();
+
+  const tls =
+    args.tlsCert !== undefined && args.tlsKey !== undefined && args.tlsCa !== undefined
+      ? {
+          cert: await readFile(args.tlsCert),
+          key: await readFile(args.tlsKey),
+          ca: await readFile(args.tlsCa),
+        }
+      : undefined;
+  const api = await startApiServer(
+    {
+      engine,
+      version: VERSION,
+      startedAt,
+      driftIntervalSeconds: args.driftIntervalSeconds,
+      nicStatuses: (config) => nicStatuses(config, netlink),
+      log,
+    },
+    { address: args.listen, tls, controlSocket: args.controlSocket },
+  );
+  log.info(
+    {
+      version: VERSION,
+      listen: args.listen,
+      tls: tls !== undefined,
+      controlSocket: args.controlSocket,
+      generation: engine.committed.generation,
+    },
+    'vrouterd ready',
+  );
+  notifier.notify(`READY=1\nSTATUS=serving generation ${engine.committed.generation}`);
+
+  const timers: NodeJS.Timeout[] = [];
+  if (notifier.watchdogIntervalMs !== undefined)
+    timers.push(setInterval(() => notifier.notify('WATCHDOG=1'), notifier.watchdogIntervalMs / 2));
+  if (args.driftIntervalSeconds > 0)
+    timers.push(
+      setInterval(() => {
+        engine.checkDrift().catch((err: unknown) => log.error({ err }, 'drift check failed'));
+      }, args.driftIntervalSeconds * 1000),
+    );
+
+  // The kernel keeps forwarding with the applied state while the daemon is down or restarting.
+  const stop = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    notifier.notify('STOPPING=1');
+    for (const t of timers) clearInterval(t);
+    void api.shutdown().then(() => {
+      netlink.close();
+      nft.close();
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+await main();

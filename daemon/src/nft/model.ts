@@ -1,0 +1,64 @@
+// The daemon's nftables state as plain data: what the renderers produce and the driver loads. Rules
+// hold nft JSON expressions (libnftables-json(5)) so the renderers speak nft's own vocabulary; every
+// rule carries an ownership comment naming the object it exists for.
+
+export type NftFamily = 'ip' | 'ip6' | 'inet' | 'bridge' | 'netdev';
+
+export interface NftHook {
+  readonly type: 'filter' | 'nat' | 'route';
+  readonly hook: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress';
+  readonly priority: number;
+  readonly policy: 'accept' | 'drop';
+  /** For netdev/ingress hooks: the device. */
+  readonly device?: string;
+}
+
+export interface NftRule {
+  /** nft JSON statements and matches, in order. */
+  readonly expr: readonly unknown[];
+  /** Ownership: `<owner kind>:<object id>`, e.g. `base`, `eip:e-42`. Shown by `nft list`. */
+  readonly comment: string;
+}
+
+export interface NftChain {
+  readonly name: string;
+  /** Base chains hook into the kernel; regular chains are jumped to. */
+  readonly hook?: NftHook;
+  readonly rules: readonly NftRule[];
+}
+
+/** A map element has a value; a set element does not. Keys and values are nft JSON values. */
+export interface NftElement {
+  readonly key: unknown;
+  readonly value?: unknown;
+}
+
+export interface NftSet {
+  readonly name: string;
+  /** nft data type of the key, e.g. `ipv4_addr`, or a list for a concatenation. */
+  readonly type: string | readonly string[];
+  /** Present for maps: the data type of the values. */
+  readonly map?: string | readonly string[];
+  readonly flags?: readonly ('interval' | 'constant' | 'timeout' | 'dynamic')[];
+  /** Elements the data path adds itself (dynamic sets) are not compared when looking for drift. */
+  readonly dynamic?: boolean;
+  readonly elements: readonly NftElement[];
+}
+
+export interface NftTable {
+  readonly family: NftFamily;
+  readonly name: string;
+  readonly chains: readonly NftChain[];
+  readonly sets: readonly NftSet[];
+}
+
+/** Every table the daemon owns. Tables not listed here are never touched. */
+export interface NftRuleset {
+  readonly tables: readonly NftTable[];
+}
+
+export const EMPTY_RULESET: NftRuleset = { tables: [] };
+
+export function tableKey(t: Pick<NftTable, 'family' | 'name'>): string {
+  return `${t.family} ${t.name}`;
+}

@@ -1,0 +1,348 @@
+// The one path every change takes: validate → render → apply (steps, with rollback) → persist →
+// publish. Writes run one at a time in a queue and resolve only once the data plane holds the new
+// generation (the barrier); reads use the committed state and never wait behind the queue.
+import { EventEmitter } from 'node:events';
+import { type MessageInitShape, create, equals } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { type RouterConfig, RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
+import {
+  type DriftRepaired,
+  DriftRepairedSchema,
+  type PatchOperation,
+  type StepResult,
+  StepOutcome,
+  StepResultSchema,
+  type WatchResponse,
+  WatchResponseSchema,
+} from '../gen/vrouter/v1/service_pb.js';
+import { applyPatch } from '../config/patch.js';
+import { unimplementedSections } from '../config/sections.js';
+import { validateConfig } from '../config/validate.js';
+import type { FieldViolation } from '../config/violations.js';
+import { missingLinks } from '../services/interfaces/plan.js';
+import type { StateStore } from '../store/state-store.js';
+import { WriteError, summarizeViolations } from './errors.js';
+import { type Facts, NOTHING_RENDERED, type Rendered, render } from './rendered.js';
+import type { ApplyStep } from './step.js';
+
+export interface Committed {
+  readonly generation: bigint;
+  readonly config: RouterConfig;
+  readonly rendered: Rendered;
+  readonly appliedAt: Date | undefined;
+}
+
+export interface WriteResult {
+  readonly generation: bigint;
+  readonly results: StepResult[];
+}
+
+export interface StepHealth {
+  ok: boolean;
+  message: string;
+  applies: number;
+  failures: number;
+  repairs: number;
+}
+
+export interface DriftStats {
+  checks: number;
+  repairs: number;
+  lastCheckAt: Date | undefined;
+  lastRepairAt: Date | undefined;
+}
+
+export interface EngineLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface EngineOptions {
+  readonly steps: readonly ApplyStep[];
+  readonly store: StateStore;
+  readonly facts: () => Promise<Facts>;
+  /** How long a write waits for a NIC's link to appear (hot-plug) before failing. */
+  readonly nicWaitMs: number;
+  readonly log: EngineLog;
+}
+
+type Relocate = (violations: readonly FieldViolation[]) => FieldViolation[];
+const asIs: Relocate = (v) => [...v];
+
+export class Engine {
+  readonly events = new EventEmitter<{ event: [WatchResponse] }>();
+  readonly driftStats: DriftStats = {
+    checks: 0,
+    repairs: 0,
+    lastCheckAt: undefined,
+    lastRepairAt: undefined,
+  };
+  readonly stepHealth = new Map<string, StepHealth>();
+  private committedState: Committed = {
+    generation: 0n,
+    config: create(RouterConfigSchema),
+    rendered: NOTHING_RENDERED,
+    appliedAt: undefined,
+  };
+  private queue: Promise<unknown> = Promise.resolve();
+  private applyingGeneration: bigint | undefined;
+  /** Set when the committed config is not (fully) in the data plane: a failed restore. */
+  private degraded = false;
+  private lastErrorText = '';
+
+  constructor(private readonly options: EngineOptions) {
+    this.events.setMaxListeners(0);
+    for (const step of options.steps)
+      this.stepHealth.set(step.name, { ok: true, message: '', applies: 0, failures: 0, repairs: 0 });
+  }
+
+  get committed(): Committed {
+    return this.committedState;
+  }
+
+  get applying(): bigint | undefined {
+    return this.applyingGeneration;
+  }
+
+  get lastError(): string {
+    return this.lastErrorText;
+  }
+
+  /** At start-up, before the API listens: put the persisted config back into the data plane. */
+  async restore(): Promise<void> {
+    const { store, log } = this.options;
+    let state;
+    try {
+      state = await store.load();
+    } catch (e) {
+      const aside = await store.quarantine();
+      log.error({ err: e, movedTo: aside }, 'state file unreadable; starting with no config');
+    }
+    if (state === undefined) return;
+    this.committedState = { ...state, rendered: NOTHING_RENDERED };
+    await this.enqueue(() => this.retryRestore());
+  }
+
+  apply(config: RouterConfig, expected: bigint | undefined, validateOnly: boolean): Promise<WriteResult> {
+    return this.write('apply', expected, validateOnly, () => ({ config, relocate: asIs }));
+  }
+
+  patch(
+    operations: readonly PatchOperation[],
+    expected: bigint | undefined,
+    validateOnly: boolean,
+  ): Promise<WriteResult> {
+    return this.write('patch', expected, validateOnly, (current) => {
+      const patched = applyPatch(current, operations);
+      if (Array.isArray(patched))
+        throw new WriteError('INVALID_ARGUMENT', summarizeViolations(patched), patched);
+      return patched;
+    });
+  }
+
+  /** Compare the data plane with the committed state; repair and report what differs. */
+  checkDrift(): Promise<DriftRepaired[]> {
+    return this.enqueue(async () => {
+      if (this.degraded) await this.retryRestore();
+      const repaired: DriftRepaired[] = [];
+      const { rendered, generation } = this.committedState;
+      this.driftStats.checks++;
+      this.driftStats.lastCheckAt = new Date();
+      if (generation === 0n || this.degraded) return repaired;
+      for (const step of this.options.steps) {
+        const findings = await step.drift(rendered);
+        if (findings.length === 0) continue;
+        await step.repair(rendered);
+        this.driftStats.repairs++;
+        this.driftStats.lastRepairAt = new Date();
+        const health = this.stepHealth.get(step.name);
+        if (health !== undefined) health.repairs++;
+        const event = create(DriftRepairedSchema, { step: step.name, findings });
+        repaired.push(event);
+        this.options.log.warn({ step: step.name, findings }, 'drift repaired');
+        this.publish({ case: 'driftRepaired', value: event });
+      }
+      return repaired;
+    });
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private write(
+    cause: 'apply' | 'patch',
+    expected: bigint | undefined,
+    validateOnly: boolean,
+    build: (current: RouterConfig) => { config: RouterConfig; relocate: Relocate },
+  ): Promise<WriteResult> {
+    return this.enqueue(async () => {
+      const current = this.committedState;
+      if (expected !== undefined && expected !== current.generation)
+        throw new WriteError(
+          'FAILED_PRECONDITION',
+          `expected generation ${expected}, but the router is at generation ${current.generation}`,
+          [],
+          { reason: 'STALE_GENERATION', metadata: { current_generation: String(current.generation) } },
+        );
+      const { config, relocate } = build(current.config);
+      checkConfig(config, relocate);
+      const unchanged = !this.degraded && equals(RouterConfigSchema, config, current.config);
+      if (unchanged && !validateOnly)
+        return { generation: current.generation, results: this.results(StepOutcome.UNCHANGED) };
+      const rendered = render(config, await this.awaitLinks(config, relocate));
+      if (validateOnly)
+        return { generation: current.generation, results: this.results(StepOutcome.VALIDATED) };
+
+      const generation = current.generation + 1n;
+      this.applyingGeneration = generation;
+      try {
+        const results = await this.converge(rendered, current.rendered, generation);
+        const appliedAt = new Date();
+        try {
+          await this.options.store.save({ generation, appliedAt, config });
+        } catch (e) {
+          await this.rollback(this.options.steps, current.rendered, rendered);
+          throw this.failed(generation, 'persist', e);
+        }
+        this.committedState = { generation, config, rendered, appliedAt };
+        this.degraded = false;
+        this.lastErrorText = '';
+        this.options.log.info({ generation, cause }, 'generation applied');
+        this.publish({ case: 'generationApplied', value: { cause, results } });
+        return { generation, results };
+      } finally {
+        this.applyingGeneration = undefined;
+      }
+    });
+  }
+
+  /** Applies the committed config again (start-up, or after a failed start-up). */
+  private async retryRestore(): Promise<void> {
+    const { config, generation } = this.committedState;
+    try {
+      checkConfig(config, asIs);
+      const rendered = render(config, await this.awaitLinks(config, asIs));
+      const results = await this.converge(rendered, NOTHING_RENDERED, generation);
+      this.committedState = { ...this.committedState, rendered };
+      this.degraded = false;
+      this.lastErrorText = '';
+      this.options.log.info({ generation }, 'persisted generation restored');
+      this.publish({ case: 'generationApplied', value: { cause: 'restore', results } });
+    } catch (e) {
+      this.degraded = true;
+      this.lastErrorText = `restoring generation ${generation}: ${e instanceof Error ? e.message : String(e)}`;
+      this.options.log.error({ err: e, generation }, 'could not restore the persisted config; will retry');
+    }
+  }
+
+  /** Runs every step; on a failure rolls back the steps run so far and throws ABORTED. */
+  private async converge(desired: Rendered, previous: Rendered, generation: bigint): Promise<StepResult[]> {
+    const results: StepResult[] = [];
+    const ran: ApplyStep[] = [];
+    for (const step of this.options.steps) {
+      const started = process.hrtime.bigint();
+      const health = this.stepHealth.get(step.name);
+      ran.push(step);
+      try {
+        const change = await step.apply(desired, previous);
+        results.push(
+          create(StepResultSchema, {
+            step: step.name,
+            outcome: change.changed ? StepOutcome.APPLIED : StepOutcome.UNCHANGED,
+            message: change.summary,
+            durationUs: (process.hrtime.bigint() - started) / 1000n,
+          }),
+        );
+        if (health !== undefined)
+          Object.assign(health, { ok: true, message: change.summary, applies: health.applies + 1 });
+      } catch (e) {
+        if (health !== undefined)
+          Object.assign(health, { ok: false, message: errorText(e), failures: health.failures + 1 });
+        await this.rollback(ran, previous, desired);
+        throw this.failed(generation, step.name, e);
+      }
+    }
+    return results;
+  }
+
+  private async rollback(
+    steps: readonly ApplyStep[],
+    previous: Rendered,
+    attempted: Rendered,
+  ): Promise<void> {
+    for (const step of [...steps].reverse()) {
+      try {
+        await step.rollback(previous, attempted);
+      } catch (e) {
+        this.options.log.error({ err: e, step: step.name }, 'rollback failed; drift repair will retry');
+      }
+    }
+  }
+
+  private failed(generation: bigint, step: string, e: unknown): WriteError {
+    const back = this.committedState.generation;
+    const message = `${step} failed: ${errorText(e)}; rolled back to generation ${back}`;
+    this.lastErrorText = message;
+    this.options.log.error({ err: e, generation, step }, 'apply failed, rolled back');
+    this.publish({
+      case: 'applyFailed',
+      value: { failedGeneration: generation, step, message: errorText(e) },
+    });
+    return new WriteError('ABORTED', message, [], {
+      reason: 'APPLY_FAILED',
+      metadata: { step, failed_generation: String(generation), rolled_back_to: String(back) },
+    });
+  }
+
+  /** Waits for every NIC's link (a hot-plugged NIC can lag the manager's call); then the facts. */
+  private async awaitLinks(config: RouterConfig, relocate: Relocate): Promise<Facts> {
+    const deadline = Date.now() + this.options.nicWaitMs;
+    for (;;) {
+      const facts = await this.options.facts();
+      const missing = missingLinks(config, facts.links);
+      if (missing.length === 0) return facts;
+      if (Date.now() >= deadline) {
+        const violations = relocate(
+          missing.map((m) => ({ field: m.field, description: `no link has MAC ${m.mac}` })),
+        );
+        throw new WriteError('FAILED_PRECONDITION', summarizeViolations(violations), violations, {
+          reason: 'NIC_NOT_FOUND',
+          metadata: { macs: missing.map((m) => m.mac).join(',') },
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  private results(outcome: StepOutcome): StepResult[] {
+    return this.options.steps.map((s) => create(StepResultSchema, { step: s.name, outcome }));
+  }
+
+  private publish(event: MessageInitShape<typeof WatchResponseSchema>['event']): void {
+    this.events.emit(
+      'event',
+      create(WatchResponseSchema, {
+        time: timestampFromDate(new Date()),
+        generation: this.committedState.generation,
+        event,
+      }),
+    );
+  }
+}
+
+function checkConfig(config: RouterConfig, relocate: Relocate): void {
+  const unimplemented = relocate(unimplementedSections(config));
+  if (unimplemented.length > 0)
+    throw new WriteError('UNIMPLEMENTED', summarizeViolations(unimplemented), unimplemented);
+  const violations = relocate(validateConfig(config));
+  if (violations.length > 0)
+    throw new WriteError('INVALID_ARGUMENT', summarizeViolations(violations), violations);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,72 @@
+// What must change for the kernel's links to hold an InterfacePlan. Pure: the apply step observes
+// the kernel, calls this, and carries the changes out; the drift check reports them instead.
+import type { InterfacePlan } from './plan.js';
+
+export interface ObservedLink {
+  readonly index: number;
+  readonly name: string;
+  readonly mtu: number;
+  readonly up: boolean;
+  /** Global addresses (not IPv6 link-local), CIDR form as the kernel prints them. */
+  readonly addresses: readonly string[];
+}
+
+export type LinkChange =
+  | { readonly kind: 'up'; readonly index: number; readonly name: string }
+  | {
+      readonly kind: 'mtu';
+      readonly index: number;
+      readonly name: string;
+      readonly from: number;
+      readonly to: number;
+    }
+  | { readonly kind: 'add'; readonly index: number; readonly name: string; readonly cidr: string }
+  | { readonly kind: 'delete'; readonly index: number; readonly name: string; readonly cidr: string };
+
+export function diffInterfaces(
+  desired: InterfacePlan,
+  previous: InterfacePlan,
+  observed: ReadonlyMap<number, ObservedLink>,
+): LinkChange[] {
+  const changes: LinkChange[] = [];
+  const wanted = new Map<number, Set<string>>();
+  for (const link of desired.links) {
+    const now = observed.get(link.index);
+    if (now === undefined) continue;
+    const { index, name } = link;
+    wanted.set(index, new Set(link.addresses));
+    if (!now.up) changes.push({ kind: 'up', index, name });
+    if (link.mtu !== undefined && now.mtu !== link.mtu)
+      changes.push({ kind: 'mtu', index, name, from: now.mtu, to: link.mtu });
+    const present = new Set(now.addresses);
+    for (const cidr of link.addresses)
+      if (!present.has(cidr)) changes.push({ kind: 'add', index, name, cidr });
+    if (link.exclusive) {
+      const keep = new Set(link.addresses);
+      for (const cidr of now.addresses)
+        if (!keep.has(cidr)) changes.push({ kind: 'delete', index, name, cidr });
+    }
+  }
+  // Addresses the daemon placed before on links it no longer manages (a NIC left the config).
+  for (const link of previous.links) {
+    const now = observed.get(link.index);
+    if (now === undefined || !link.exclusive || wanted.has(link.index)) continue;
+    const present = new Set(now.addresses);
+    for (const cidr of link.addresses)
+      if (present.has(cidr)) changes.push({ kind: 'delete', index: link.index, name: now.name, cidr });
+  }
+  return changes;
+}
+
+export function describeChange(c: LinkChange): string {
+  switch (c.kind) {
+    case 'up':
+      return `${c.name}: link down, set up`;
+    case 'mtu':
+      return `${c.name}: mtu ${c.from} -> ${c.to}`;
+    case 'add':
+      return `${c.name}: address ${c.cidr} missing, added`;
+    case 'delete':
+      return `${c.name}: address ${c.cidr} not in the config, removed`;
+  }
+}

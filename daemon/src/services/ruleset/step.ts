@@ -1,0 +1,108 @@
+// The `nftables` apply step: loads the daemon's tables in one transaction per write (see
+// nft/commands.ts for how little a small change sends) and watches them for drift.
+//
+// Drift is found without comparing nft's reformatted JSON to ours rule by rule: after every
+// structural change the step reads back the tables' skeleton (`nft -t`: everything but set elements,
+// handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
+// fresh skeleton with it, and each set's element count with the render. Any difference (tables
+// flushed, a rule or element deleted by hand) is repaired by loading the tables whole again.
+import { type NftTransport } from '../../drivers/nftables.js';
+import { planTransaction } from '../../nft/commands.js';
+import { type NftRuleset, tableKey } from '../../nft/model.js';
+import type { Rendered } from '../../reconcile/rendered.js';
+import type { ApplyStep, StepChange } from '../../reconcile/step.js';
+
+export class NftablesStep implements ApplyStep {
+  readonly name = 'nftables';
+  private fingerprint = new Map<string, string>();
+  private transactions = 0;
+
+  constructor(private readonly nft: NftTransport) {}
+
+  async apply(desired: Rendered, previous: Rendered): Promise<StepChange> {
+    return this.load(desired.nft, previous.nft, 'diff');
+  }
+
+  /** The transaction is all or nothing, so the kernel holds either; loading `previous` whole fits both. */
+  async rollback(previous: Rendered, attempted: Rendered): Promise<StepChange> {
+    return this.load(previous.nft, attempted.nft, 'replace');
+  }
+
+  async repair(desired: Rendered): Promise<StepChange> {
+    return this.load(desired.nft, desired.nft, 'replace');
+  }
+
+  async drift(desired: Rendered): Promise<string[]> {
+    const findings: string[] = [];
+    for (const table of desired.nft.tables) {
+      const key = tableKey(table);
+      const listing = await this.nft.listTable(table.family, table.name, false);
+      if (listing === undefined) {
+        findings.push(`table ${key} is missing`);
+        continue;
+      }
+      if (skeleton(listing) !== this.fingerprint.get(key))
+        findings.push(`table ${key}: chains, rules or sets differ`);
+      const counts = elementCounts(listing);
+      for (const set of table.sets) {
+        const have = counts.get(set.name) ?? 0;
+        if (!set.dynamic && have !== set.elements.length)
+          findings.push(`table ${key}: set ${set.name} has ${have} elements, not ${set.elements.length}`);
+      }
+    }
+    return findings;
+  }
+
+  counters(): Record<string, number> {
+    return { transactions: this.transactions };
+  }
+
+  private async load(
+    desired: NftRuleset,
+    previous: NftRuleset,
+    mode: 'diff' | 'replace',
+  ): Promise<StepChange> {
+    const plan = planTransaction(desired, previous, mode);
+    if (plan.commands.length === 0) return { changed: false, summary: '' };
+    await this.nft.run(plan.commands);
+    this.transactions++;
+    if (plan.structural || this.fingerprint.size === 0) await this.takeFingerprint(desired);
+    return { changed: true, summary: `${plan.commands.length} commands in one transaction` };
+  }
+
+  private async takeFingerprint(desired: NftRuleset): Promise<void> {
+    const next = new Map<string, string>();
+    for (const table of desired.tables) {
+      const listing = await this.nft.listTable(table.family, table.name, true);
+      if (listing !== undefined) next.set(tableKey(table), skeleton(listing));
+    }
+    this.fingerprint = next;
+  }
+}
+
+/** The listing without metainfo, handles, set elements and counter values. */
+function skeleton(listing: readonly unknown[]): string {
+  return JSON.stringify(
+    listing.filter((o) => !isObject(o) || !('metainfo' in o)),
+    (key, value: unknown) => {
+      if (key === 'handle' || key === 'elem') return undefined;
+      if (key === 'counter' && isObject(value)) return {};
+      return value;
+    },
+  );
+}
+
+function elementCounts(listing: readonly unknown[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const o of listing) {
+    if (!isObject(o)) continue;
+    const body = o['set'] ?? o['map'];
+    if (!isObject(body) || typeof body['name'] !== 'string') continue;
+    counts.set(body['name'], Array.isArray(body['elem']) ? body['elem'].length : 0);
+  }
+  return counts;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
