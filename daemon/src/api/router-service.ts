@@ -87,13 +87,15 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
       return create(PatchResponseSchema, result);
     }),
 
-    getConfig: unary('GetConfig', async () => {
+    getConfig: unary('GetConfig', () => {
       const { generation, config, appliedAt } = engine.committed;
-      return create(GetConfigResponseSchema, {
-        generation,
-        config,
-        ...(appliedAt && { appliedAt: timestampFromDate(appliedAt) }),
-      });
+      return Promise.resolve(
+        create(GetConfigResponseSchema, {
+          generation,
+          config,
+          ...(appliedAt && { appliedAt: timestampFromDate(appliedAt) }),
+        }),
+      );
     }),
 
     getStatus: unary('GetStatus', async () => {

@@ -190,7 +190,7 @@ function describeWrite(generation: bigint, results: readonly StepResult[]): stri
 function describeStatus(s: GetStatusResponse): string {
   const lines = [
     `generation ${s.generation}${s.appliedAt ? ` applied ${time(s.appliedAt)}` : ' (no config applied yet)'}` +
-      `${s.applyingGeneration !== undefined ? `, applying ${s.applyingGeneration}` : ''}`,
+      (s.applyingGeneration !== undefined ? `, applying ${s.applyingGeneration}` : ''),
     `vrouterd ${s.version}, up since ${time(s.startedAt)}`,
   ];
   if (s.drift) {

@@ -67,7 +67,7 @@ export function libnftablesTransport(): NftTransport {
           lib.setOutputFlags(ctx, flags);
           lib.runCmd.async(ctx, text, (err: unknown, rc: number) => {
             if (err !== null && err !== undefined)
-              return reject(err instanceof Error ? err : new NftError(String(err)));
+              return reject(err instanceof Error ? err : new NftError('libnftables call failed'));
             const output = String(lib.outputBuffer(ctx) ?? '');
             const error = String(lib.errorBuffer(ctx) ?? '');
             if (rc !== 0) reject(new NftError(error.trim() || `nft failed with ${rc}`));

@@ -1,6 +1,6 @@
 // Facts about the kernel that rendering needs: which link carries which MAC.
 import type { Netlink } from '../drivers/netlink.js';
-import type { LinkFacts, LinkFact } from '../services/interfaces/plan.js';
+import type { LinkFact } from '../services/interfaces/plan.js';
 import type { Facts } from './rendered.js';
 
 const NO_MAC = '00:00:00:00:00:00';
@@ -12,5 +12,5 @@ export async function gatherFacts(netlink: Netlink): Promise<Facts> {
   for (const link of (await netlink.links()).sort((a, b) => a.index - b.index))
     if (link.mac !== '' && link.mac !== NO_MAC && !links.has(link.mac))
       links.set(link.mac, { index: link.index, name: link.name });
-  return { links: links as LinkFacts };
+  return { links };
 }

@@ -21,10 +21,8 @@ export interface Facts {
 
 /** Pure: the same config and facts always give the same artifacts. */
 export function render(config: RouterConfig, facts: Facts): Rendered {
-  return {
-    interfaces: planInterfaces(config, facts.links),
-    nft: renderRuleset(),
-  };
+  const interfaces = planInterfaces(config, facts.links);
+  return { interfaces, nft: renderRuleset(config, interfaces) };
 }
 
 /** What the router holds before any config was applied: nothing of the daemon's. */

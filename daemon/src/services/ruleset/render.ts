@@ -1,42 +1,33 @@
 // The daemon's own nftables tables, rendered whole from the config: the base chains every service
-// hooks into. Later services (NAT, firewall) add their sets, maps and rules here. Other tables on the
-// system are never touched.
-import type { NftRuleset, NftTable } from '../../nft/model.js';
+// hooks into, then each service's contribution (NAT maps, firewall chains …) in a fixed order. Other
+// tables on the system are never touched.
+import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
+import { RulesetBuilder, type TableRef } from '../../nft/builder.js';
+import type { NftRuleset } from '../../nft/model.js';
+import type { InterfacePlan } from '../interfaces/plan.js';
 
 /** Filtering of the router's own traffic (input/output) and of routed traffic (forward). */
-export const FILTER_TABLE = { family: 'inet', name: 'vrouter' } as const;
+export const FILTER_TABLE: TableRef = { family: 'inet', name: 'vrouter' };
 /** Address translation: DNAT before routing, SNAT after. */
-export const NAT_TABLE = { family: 'ip', name: 'vrouter_nat' } as const;
+export const NAT_TABLE: TableRef = { family: 'ip', name: 'vrouter_nat' };
 
-export function renderRuleset(): NftRuleset {
-  const filter: NftTable = {
-    ...FILTER_TABLE,
-    sets: [],
-    chains: [
-      { name: 'input', hook: { type: 'filter', hook: 'input', priority: 0, policy: 'accept' }, rules: [] },
-      {
-        name: 'forward',
-        hook: { type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
-        rules: [],
-      },
-      { name: 'output', hook: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' }, rules: [] },
-    ],
-  };
-  const nat: NftTable = {
-    ...NAT_TABLE,
-    sets: [],
-    chains: [
-      {
-        name: 'prerouting',
-        hook: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
-        rules: [],
-      },
-      {
-        name: 'postrouting',
-        hook: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
-        rules: [],
-      },
-    ],
-  };
-  return { tables: [filter, nat] };
+/** A service's part of the ruleset; it may use the NICs' kernel names from the interface plan. */
+export type RulesetContribution = (builder: RulesetBuilder, config: RouterConfig, interfaces: InterfacePlan) => void;
+
+/** Services that add to the ruleset, in the order their rules must appear. */
+const CONTRIBUTIONS: readonly RulesetContribution[] = [];
+
+export function renderRuleset(config: RouterConfig, interfaces: InterfacePlan): NftRuleset {
+  const builder = new RulesetBuilder()
+    .table(FILTER_TABLE, [
+      { name: 'input', hook: { type: 'filter', hook: 'input', priority: 0, policy: 'accept' } },
+      { name: 'forward', hook: { type: 'filter', hook: 'forward', priority: 0, policy: 'accept' } },
+      { name: 'output', hook: { type: 'filter', hook: 'output', priority: 0, policy: 'accept' } },
+    ])
+    .table(NAT_TABLE, [
+      { name: 'prerouting', hook: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' } },
+      { name: 'postrouting', hook: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' } },
+    ]);
+  for (const contribute of CONTRIBUTIONS) contribute(builder, config, interfaces);
+  return builder.build();
 }
