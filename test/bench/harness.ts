@@ -1,0 +1,54 @@
+// The `make bench` harness: each bench module measures vrouterd beside its baseline in the same run
+// and returns rows; run.ts prints them as one table (and writes bench-results/latest.md).
+
+export interface BenchRow {
+  /** What is measured, e.g. `Apply round trip, 10k hosts`. */
+  readonly measurement: string;
+  readonly unit: string;
+  readonly vrouterd: number;
+  /** The baseline measured in the same run, e.g. `{ name: 'iptables-legacy-restore', value: 0.28 }`. */
+  readonly baseline?: { readonly name: string; readonly value: number };
+  /** Lower is better for times, higher for rates; decides how the ratio reads. */
+  readonly better: 'lower' | 'higher';
+  readonly note?: string;
+}
+
+export interface BenchModule {
+  readonly name: string;
+  run(): Promise<BenchRow[]>;
+}
+
+/** How many times better vrouterd is than the baseline (>1 is better), whatever the unit. */
+export function advantage(row: BenchRow): number | undefined {
+  if (row.baseline === undefined || row.vrouterd === 0 || row.baseline.value === 0) return undefined;
+  return row.better === 'lower' ? row.baseline.value / row.vrouterd : row.vrouterd / row.baseline.value;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? Number.NaN;
+}
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toPrecision(3);
+}
+
+export function renderTable(rows: readonly BenchRow[]): string {
+  const lines = [
+    '| measurement | vrouterd | baseline | vrouterd advantage | note |',
+    '| --- | ---: | --- | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const ratio = advantage(r);
+    const baseline =
+      r.baseline === undefined ? '-' : `${formatNumber(r.baseline.value)} ${r.unit} (${r.baseline.name})`;
+    lines.push(
+      `| ${r.measurement} | ${formatNumber(r.vrouterd)} ${r.unit} | ${baseline} | ${ratio === undefined ? '-' : `${formatNumber(ratio)}×`} | ${r.note ?? ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
