@@ -61,7 +61,7 @@ format: node_modules/.installed
 
 .PHONY: unit
 unit: $(BUILD_STAMP)
-	$(BIN)/tap --allow-incomplete-coverage --reporter terse 'dist/test/unit/**/*.test.js'
+	$(BIN)/tap --allow-incomplete-coverage --coverage-report=text-summary --reporter terse 'dist/test/unit/**/*.test.js'
 
 .PHONY: lab-test
 lab-test: $(BUILD_STAMP)

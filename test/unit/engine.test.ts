@@ -1,0 +1,209 @@
+// The engine's orchestration with recording steps standing in for the drivers: the order of
+// apply and rollback, generations, the barrier, persistence. (The real steps are proven in the lab.)
+import t, { type Test } from 'tap';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../../daemon/src/reconcile/engine.js';
+import { WriteError } from '../../daemon/src/reconcile/errors.js';
+import type { Rendered } from '../../daemon/src/reconcile/rendered.js';
+import type { ApplyStep, StepChange } from '../../daemon/src/reconcile/step.js';
+import { StateStore } from '../../daemon/src/store/state-store.js';
+import { StepOutcome, type WatchResponse } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
+import { labConfig } from '../lab/lab-config.js';
+
+const links = new Map([
+  ['52:54:00:00:00:05', { index: 5, name: 'ens5' }],
+  ['52:54:00:00:00:03', { index: 3, name: 'ens3' }],
+  ['52:54:00:00:00:04', { index: 4, name: 'ens4' }],
+  ['52:54:00:00:00:06', { index: 6, name: 'ens6' }],
+]);
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+class RecordingStep implements ApplyStep {
+  failNext = false;
+  driftFindings: string[] = [];
+  constructor(
+    readonly name: string,
+    private readonly journal: string[],
+  ) {}
+  async apply(desired: Rendered): Promise<StepChange> {
+    this.journal.push(`${this.name}.apply(${desired.interfaces.links.length})`);
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('kernel said no');
+    }
+    return { changed: true, summary: 'done' };
+  }
+  async rollback(previous: Rendered): Promise<StepChange> {
+    this.journal.push(`${this.name}.rollback(${previous.interfaces.links.length})`);
+    return { changed: true, summary: '' };
+  }
+  async drift(): Promise<string[]> {
+    return this.driftFindings;
+  }
+  async repair(): Promise<StepChange> {
+    this.journal.push(`${this.name}.repair`);
+    return { changed: true, summary: '' };
+  }
+}
+
+async function setup(t: Test) {
+  const dir = await mkdtemp(join(tmpdir(), 'engine-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const journal: string[] = [];
+  const steps = [new RecordingStep('first', journal), new RecordingStep('second', journal)];
+  const store = new StateStore(dir);
+  const events: WatchResponse[] = [];
+  const make = () => {
+    const engine = new Engine({ steps, store, facts: async () => ({ links }), nicWaitMs: 0, log: quiet });
+    engine.events.on('event', (e) => events.push(e));
+    return engine;
+  };
+  return { dir, journal, steps, engine: make(), make, events };
+}
+
+t.test('an Apply runs every step, bumps the generation and persists before answering', async (t) => {
+  const { engine, journal, dir, events } = await setup(t);
+  const result = await engine.apply(labConfig(), 0n, false);
+  t.equal(result.generation, 1n);
+  t.same(
+    result.results.map((r) => [r.step, r.outcome]),
+    [
+      ['first', StepOutcome.APPLIED],
+      ['second', StepOutcome.APPLIED],
+    ],
+  );
+  t.same(journal, ['first.apply(4)', 'second.apply(4)']);
+  const saved = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { generation: string };
+  t.equal(saved.generation, '1');
+  t.equal(events[0]?.event.case, 'generationApplied');
+});
+
+t.test('the same config again changes nothing and keeps the generation', async (t) => {
+  const { engine, journal } = await setup(t);
+  await engine.apply(labConfig(), undefined, false);
+  const again = await engine.apply(labConfig(), 1n, false);
+  t.equal(again.generation, 1n);
+  t.same(
+    again.results.map((r) => r.outcome),
+    [StepOutcome.UNCHANGED, StepOutcome.UNCHANGED],
+  );
+  t.equal(journal.length, 2);
+});
+
+t.test('a failing step rolls back itself and the steps before it, in reverse order', async (t) => {
+  const { engine, journal, steps, events } = await setup(t);
+  await engine.apply(labConfig(), undefined, false);
+  journal.length = 0;
+  const next = labConfig();
+  next.nics.pop();
+  if (steps[1]) steps[1].failNext = true;
+  const error = await engine.apply(next, undefined, false).catch((e: unknown) => e);
+  t.ok(error instanceof WriteError);
+  t.match(error, {
+    code: 'ABORTED',
+    message: 'second failed: kernel said no; rolled back to generation 1',
+    reason: { reason: 'APPLY_FAILED', metadata: { step: 'second' } },
+  });
+  t.same(journal, ['first.apply(3)', 'second.apply(3)', 'second.rollback(4)', 'first.rollback(4)']);
+  t.equal(engine.committed.generation, 1n);
+  t.equal(engine.committed.config.nics.length, 4);
+  t.equal(events.at(-1)?.event.case, 'applyFailed');
+});
+
+t.test('a stale expected generation is refused before anything runs', async (t) => {
+  const { engine, journal } = await setup(t);
+  await engine.apply(labConfig(), undefined, false);
+  const error = await engine.apply(labConfig(), 0n, false).catch((e: unknown) => e);
+  t.match(error, {
+    code: 'FAILED_PRECONDITION',
+    reason: { reason: 'STALE_GENERATION', metadata: { current_generation: '1' } },
+  });
+  t.equal(journal.length, 2);
+});
+
+t.test('concurrent writers with the same expected generation: one wins, one is refused', async (t) => {
+  const { engine } = await setup(t);
+  const a = labConfig();
+  const b = labConfig();
+  b.hostname = 'other';
+  const results = await Promise.allSettled([engine.apply(a, 0n, false), engine.apply(b, 0n, false)]);
+  t.same(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected'],
+  );
+  t.equal(engine.committed.generation, 1n);
+});
+
+t.test('invalid and unimplemented configs change nothing', async (t) => {
+  const { engine, journal } = await setup(t);
+  const bad = labConfig();
+  if (bad.networks[0]?.hosts[0]) bad.networks[0].hosts[0].ip = '10.9.0.5';
+  await t.rejects(engine.apply(bad, undefined, false), {
+    code: 'INVALID_ARGUMENT',
+    violations: [{ field: 'networks[0].hosts[0].ip' }],
+  });
+  const unbuilt = labConfig();
+  unbuilt.ha = {
+    $typeName: 'vrouter.v1.Ha',
+    enabled: true,
+    virtualRouterId: 0,
+    priority: 0,
+    heartbeatNicId: '',
+    peerAddress: '',
+    authKey: '',
+    conntrackSync: false,
+  };
+  await t.rejects(engine.apply(unbuilt, undefined, false), {
+    code: 'UNIMPLEMENTED',
+    violations: [{ field: 'ha' }],
+  });
+  t.same(journal, []);
+  t.equal(engine.committed.generation, 0n);
+});
+
+t.test('validate_only renders but neither applies nor bumps', async (t) => {
+  const { engine, journal } = await setup(t);
+  const result = await engine.apply(labConfig(), undefined, true);
+  t.same(
+    result.results.map((r) => r.outcome),
+    [StepOutcome.VALIDATED, StepOutcome.VALIDATED],
+  );
+  t.equal(result.generation, 0n);
+  t.same(journal, []);
+});
+
+t.test('a NIC whose link never appears fails with its field path', async (t) => {
+  const { engine } = await setup(t);
+  const config = labConfig();
+  if (config.nics[1]) config.nics[1].mac = '02:00:00:00:00:77';
+  await t.rejects(engine.apply(config, undefined, false), {
+    code: 'FAILED_PRECONDITION',
+    violations: [{ field: 'nics[1].mac', description: 'no link has MAC 02:00:00:00:00:77' }],
+  });
+});
+
+t.test('restart restores the persisted generation through the steps', async (t) => {
+  const { engine, make, journal } = await setup(t);
+  await engine.apply(labConfig(), undefined, false);
+  journal.length = 0;
+  const restarted = make();
+  await restarted.restore();
+  t.equal(restarted.committed.generation, 1n);
+  t.same(journal, ['first.apply(4)', 'second.apply(4)']);
+});
+
+t.test('drift found by a step is repaired and published', async (t) => {
+  const { engine, steps, journal, events } = await setup(t);
+  await engine.apply(labConfig(), undefined, false);
+  if (steps[0]) steps[0].driftFindings = ['ens3: address 10.1.0.1/24 missing, added'];
+  const repaired = await engine.checkDrift();
+  t.same(
+    repaired.map((r) => [r.step, r.findings]),
+    [['first', ['ens3: address 10.1.0.1/24 missing, added']]],
+  );
+  t.equal(journal.at(-1), 'first.repair');
+  t.equal(events.at(-1)?.event.case, 'driftRepaired');
+  t.equal(engine.driftStats.repairs, 1);
+});
