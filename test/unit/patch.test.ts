@@ -93,7 +93,7 @@ t.test('delete is idempotent; an unknown parent is a field error', async (t) => 
       case: 'delete',
       value: { $typeName: 'vrouter.v1.ObjectRef', kind: ObjectKind.FIREWALL_ATTACHMENT, id: 'pub0-in' },
     }),
-    op({ case: undefined } as PatchOperation['operation']),
+    op({ case: undefined }),
   ]);
   t.same(bad, [
     { field: 'operations[0].put_host.network_id', description: 'no network "nope"' },
