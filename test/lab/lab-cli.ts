@@ -3,13 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { removeNamespaceSync } from './exec.js';
 import { EXAMPLE_CONFIG, REPO_ROOT, labConfig } from './lab-config.js';
 import { LabDaemon, VROUTERCTL } from './daemon.js';
 import { ADDRESSES, MAKE_LAB_PREFIX, Topology } from './topology.js';
 
-const LAB_DIR = join(REPO_ROOT, '.lab');
+/** `make lab` keeps its state in .lab/; tests point VROUTERD_LAB_DIR elsewhere so a person's lab is left alone. */
+const LAB_DIR = process.env['VROUTERD_LAB_DIR'] ?? join(REPO_ROOT, '.lab');
 const STATE = join(LAB_DIR, 'state.json');
 
 interface LabState {
@@ -46,15 +47,16 @@ async function up(): Promise<void> {
   );
   await chmod(ctl, 0o755);
   const [vm1, , vm3] = topology.vms;
+  const lab = relative(process.cwd(), LAB_DIR) || '.';
   process.stdout.write(`
 vrouterd is running in namespace ${topology.router} with ${EXAMPLE_CONFIG.slice(REPO_ROOT.length)} (generation ${response.generation}).
 
 Look inside:
-  .lab/vrouterctl show status          generation, services, NICs
-  .lab/vrouterctl show config          the config it holds (YAML)
-  .lab/vrouterctl watch                events as they happen (Ctrl-C to stop)
-  .lab/vrouterctl apply -f examples/lab.yaml     apply a (changed) config
-  tail -f .lab/state/vrouterd.log      the daemon's JSON log
+  ${lab}/vrouterctl show status          generation, services, NICs
+  ${lab}/vrouterctl show config          the config it holds (YAML)
+  ${lab}/vrouterctl watch                events as they happen (Ctrl-C to stop)
+  ${lab}/vrouterctl apply -f examples/lab.yaml     apply a (changed) config
+  tail -f ${lab}/state/vrouterd.log      the daemon's JSON log
 
 Namespaces (prefix ${topology.prefix}):
   ${topology.router}     the router; try: ip -n ${topology.router} addr
@@ -67,7 +69,7 @@ Namespaces (prefix ${topology.prefix}):
 
 Drift repair: break the router behind the daemon's back, then ask it to check (it also checks every 10 s):
   ip netns exec ${topology.router} nft flush ruleset; ip -n ${topology.router} addr flush dev ens3
-  .lab/vrouterctl check-drift
+  ${lab}/vrouterctl check-drift
 Remove everything: make lab-down
 `);
 }
