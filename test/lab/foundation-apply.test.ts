@@ -218,7 +218,7 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
     t.equal(refused.code, 1);
     t.match(
       refused.stderr,
-      /^vrouterctl: INVALID_ARGUMENT: operations\[0\]\.put_host\.host\.ip: 10\.9\.9\.9 is outside 10\.2\.0\.0\/24\n  operations\[0\]\.put_host\.host\.ip: 10\.9\.9\.9 is outside 10\.2\.0\.0\/24\n$/,
+      /^vrouterctl: INVALID_ARGUMENT: operations\[0\]\.put_host\.host\.ip: 10\.9\.9\.9 is outside 10\.2\.0\.0\/24\n {2}operations\[0\]\.put_host\.host\.ip: 10\.9\.9\.9 is outside 10\.2\.0\.0\/24\n$/,
     );
   });
 });

@@ -1,5 +1,5 @@
 // What tests read back from the lab's kernel and from the daemon's event stream.
-import type { ServiceError } from '@grpc/grpc-js';
+import { type ServiceError, status } from '@grpc/grpc-js';
 import type { WatchResponse } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import type { RouterClient } from '../../daemon/src/cli/client.js';
 import { inNamespace, ip } from './exec.js';
@@ -48,7 +48,7 @@ export class EventLog {
           this.waiters = this.waiters.filter((w) => !w.match(event));
         }
       } catch (e) {
-        if ((e as ServiceError).code !== 1) throw e;
+        if ((e as ServiceError).code !== status.CANCELLED) throw e;
       }
     })();
   }
