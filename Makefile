@@ -26,6 +26,7 @@ help:
 	@echo 'make bench      measurements beside their baselines (root)'
 	@echo 'make build      compile to dist/'
 	@echo 'make image      router VM root file system with vrouterd baked in (mmdebstrap, root)'
+	@echo 'make image-test boot that image under qemu and check vrouterd.service from its console'
 
 $(NODE24_BIN)/node: tools/node24/package-lock.json
 	cd tools/node24 && npm ci --no-audit --no-fund --loglevel=error
@@ -89,7 +90,13 @@ bench: $(BUILD_STAMP)
 
 .PHONY: image
 image: $(BUILD_STAMP)
+	@[ "$$(id -u)" = 0 ] || { echo 'make image needs root (mmdebstrap)'; exit 1; }
 	image/build.sh
+
+# Boots the built image under qemu with real systemd and checks vrouterd.service from its console.
+.PHONY: image-test
+image-test:
+	image/boot-test.sh
 
 .PHONY: clean
 clean:
