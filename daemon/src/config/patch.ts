@@ -34,32 +34,30 @@ type TopLevel =
   | 'ipsecConnections'
   | 'qosRules';
 
-/** proto field name of each top-level list, for paths. */
-const FIELD: Record<TopLevel, string> = {
-  nics: 'nics',
-  networks: 'networks',
-  vips: 'vips',
-  snats: 'snats',
-  eips: 'eips',
-  portForwards: 'port_forwards',
-  loadBalancers: 'load_balancers',
-  routes: 'routes',
-  ipsecConnections: 'ipsec_connections',
-  qosRules: 'qos_rules',
-};
+type OperationCase = NonNullable<PatchOperation['operation']['case']>;
 
-const KIND_LIST: Partial<Record<ObjectKind, TopLevel>> = {
-  [ObjectKind.NIC]: 'nics',
-  [ObjectKind.NETWORK]: 'networks',
-  [ObjectKind.VIP]: 'vips',
-  [ObjectKind.SNAT]: 'snats',
-  [ObjectKind.EIP]: 'eips',
-  [ObjectKind.PORT_FORWARD]: 'portForwards',
-  [ObjectKind.LOAD_BALANCER]: 'loadBalancers',
-  [ObjectKind.ROUTE]: 'routes',
-  [ObjectKind.IPSEC_CONNECTION]: 'ipsecConnections',
-  [ObjectKind.QOS_RULE]: 'qosRules',
-};
+/** The top-level lists of objects with ids: what puts them, what kind deletes them. */
+const COLLECTIONS: readonly {
+  readonly key: TopLevel;
+  readonly kind: ObjectKind;
+  readonly put: OperationCase;
+}[] = [
+  { key: 'nics', kind: ObjectKind.NIC, put: 'putNic' },
+  { key: 'networks', kind: ObjectKind.NETWORK, put: 'putNetwork' },
+  { key: 'vips', kind: ObjectKind.VIP, put: 'putVip' },
+  { key: 'snats', kind: ObjectKind.SNAT, put: 'putSnat' },
+  { key: 'eips', kind: ObjectKind.EIP, put: 'putEip' },
+  { key: 'portForwards', kind: ObjectKind.PORT_FORWARD, put: 'putPortForward' },
+  { key: 'loadBalancers', kind: ObjectKind.LOAD_BALANCER, put: 'putLoadBalancer' },
+  { key: 'routes', kind: ObjectKind.ROUTE, put: 'putRoute' },
+  { key: 'ipsecConnections', kind: ObjectKind.IPSEC_CONNECTION, put: 'putIpsecConnection' },
+  { key: 'qosRules', kind: ObjectKind.QOS_RULE, put: 'putQosRule' },
+];
+
+/** `portForwards` → `port_forwards`: proto field names for paths. */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 interface Placed {
   /** The object as placed, found again by identity after all operations ran. */
@@ -79,31 +77,14 @@ export function applyPatch(
   operations.forEach((op, i) => {
     const path = `operations[${i}]`;
     const o = op.operation;
-    const put = <K extends TopLevel>(key: K, item: RouterConfig[K][number], field: string) => {
-      config = { ...config, [key]: upsert(config[key] as { id: string }[], item as { id: string }) };
-      placed.push({ object: item, opPath: `${path}.${field}` });
-    };
+    const collection = COLLECTIONS.find((c) => c.put === o.case);
+    if (collection !== undefined) {
+      const item = o.value as { id: string };
+      config = { ...config, [collection.key]: upsert(config[collection.key] as { id: string }[], item) };
+      placed.push({ object: item, opPath: `${path}.${snake(collection.put)}` });
+      return;
+    }
     switch (o.case) {
-      case 'putNic':
-        return put('nics', o.value, 'put_nic');
-      case 'putNetwork':
-        return put('networks', o.value, 'put_network');
-      case 'putVip':
-        return put('vips', o.value, 'put_vip');
-      case 'putSnat':
-        return put('snats', o.value, 'put_snat');
-      case 'putEip':
-        return put('eips', o.value, 'put_eip');
-      case 'putPortForward':
-        return put('portForwards', o.value, 'put_port_forward');
-      case 'putLoadBalancer':
-        return put('loadBalancers', o.value, 'put_load_balancer');
-      case 'putRoute':
-        return put('routes', o.value, 'put_route');
-      case 'putIpsecConnection':
-        return put('ipsecConnections', o.value, 'put_ipsec_connection');
-      case 'putQosRule':
-        return put('qosRules', o.value, 'put_qos_rule');
       case 'putHost': {
         const { networkId, host } = o.value;
         const n = config.networks.findIndex((x) => x.id === networkId);
@@ -185,7 +166,7 @@ function deleteObject(
   path: string,
   v: Violations,
 ): RouterConfig {
-  const list = KIND_LIST[kind];
+  const list = COLLECTIONS.find((c) => c.kind === kind)?.key;
   if (list !== undefined) {
     const items = config[list] as { id: string }[];
     return items.some((x) => x.id === id) ? { ...config, [list]: items.filter((x) => x.id !== id) } : config;
@@ -249,8 +230,8 @@ function deleteObject(
 /** Where each placed object ended up in the final config, as a config path. */
 function finalPaths(config: RouterConfig, placed: readonly Placed[]): Map<string, string> {
   const where = new Map<object, string>();
-  for (const key of Object.keys(FIELD) as TopLevel[])
-    (config[key] as object[]).forEach((item, i) => where.set(item, `${FIELD[key]}[${i}]`));
+  for (const { key } of COLLECTIONS)
+    (config[key] as object[]).forEach((item, i) => where.set(item, `${snake(key)}[${i}]`));
   config.networks.forEach((n: Network, i) =>
     n.hosts.forEach((h: Host, j) => where.set(h, `networks[${i}].hosts[${j}]`)),
   );
