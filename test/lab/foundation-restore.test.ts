@@ -1,7 +1,9 @@
 // Foundation, surviving: kill -9 and a restart with no manager call restore the config with its
 // generation; changes made behind the daemon's back are found, repaired and reported on Watch.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { inNamespace, ip } from './exec.js';
+import { VROUTERCTL } from './daemon.js';
 import { labWithDaemon } from './fixture.js';
 import { labConfig } from './lab-config.js';
 import { EventLog, addressesOf, ping } from './observe.js';
@@ -72,5 +74,24 @@ t.test('foundation: restore and drift', async (t) => {
     );
     const status = await daemon.client.getStatus();
     t.ok((status.drift?.repairs ?? 0n) >= 4n);
+  });
+
+  await t.test('vrouterctl watch prints the current generation, then events as they happen', async (t) => {
+    const watcher = spawn(process.execPath, [VROUTERCTL, '--socket', daemon.socket, 'watch']);
+    t.teardown(() => watcher.kill());
+    let output = '';
+    watcher.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const waitFor = async (pattern: RegExp) => {
+      for (let i = 0; i < 200 && !pattern.test(output); i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      return output;
+    };
+    t.match(await waitFor(/generation 1 applied \(current\)/), /generation 1 applied \(current\)/);
+    await ip('-n', rt, 'addr', 'del', '10.2.0.1/24', 'dev', 'ens4');
+    await daemon.client.checkDrift();
+    t.match(
+      await waitFor(/drift repaired/),
+      /generation 1 drift repaired by interfaces: ens4: address 10\.2\.0\.1\/24 missing, added/,
+    );
   });
 });
