@@ -35,6 +35,18 @@ export interface ReplyChannel {
   deferReply(): DeferredReply;
 }
 
+/** Where a query came from; a transport keeps one per listener (UDP) or connection (TCP). */
+export interface Arrival {
+  /** Index of the listener's view (DnsListener.view). */
+  view: number;
+  /** The client address as a rate-limiting key. */
+  client: number | string;
+  readonly transport: Transport;
+  /** performance.now() when it arrived (once per UDP batch). */
+  now: number;
+  readonly channel: ReplyChannel;
+}
+
 /** Largest message over TCP. */
 const TCP_LIMIT = 65535;
 const BADVERS = 16;
@@ -88,24 +100,21 @@ export class Resolver {
   }
 
   /**
-   * Answers the message `msg[offset, offset + length)` from `client` (a key for rate limiting) that
-   * arrived on a listener of `view`. Writes the reply at `out[outOffset]` and returns its length, or 0
-   * for no reply now (dropped, or deferred through `channel`).
+   * Answers the message `msg[offset, offset + length)` that arrived as `arrival` says. Writes the
+   * reply at `out[outOffset]` and returns its length, or 0 for no reply now (dropped, or deferred
+   * through the arrival's channel).
    */
   answer(
     msg: Buffer,
     offset: number,
     length: number,
-    view: number,
-    client: number | string,
-    transport: Transport,
+    arrival: Arrival,
     out: Buffer,
     outOffset: number,
-    channel: ReplyChannel,
   ): number {
     const c = this.counters;
-    const now = performance.now();
-    if (!this.limiter.allow(client, now)) {
+    const { now, transport, view } = arrival;
+    if (!this.limiter.allow(arrival.client, now)) {
       c.rate_limited++;
       return 0;
     }
@@ -139,7 +148,7 @@ export class Resolver {
       const local = this.zones.lookup(view, name, q.type);
       if (local === undefined) {
         if (this.forwarder.servers.length > 0)
-          return this.forward(q, msg, offset, limit, channel, !this.zones.isViewName(name));
+          return this.forward(q, msg, offset, limit, arrival.channel, !this.zones.isViewName(name));
         c.refused++;
         return answerEmpty(q, msg, offset, out, outOffset, RCODE.REFUSED);
       }

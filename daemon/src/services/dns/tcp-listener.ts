@@ -3,7 +3,7 @@
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { type ListenSpec, openTcpListener } from '../../drivers/sockets.js';
-import type { ReplyChannel, Resolver } from './resolver.js';
+import type { Arrival, Resolver } from './resolver.js';
 
 const IDLE_MS = 10_000;
 const MAX_CONNECTIONS = 256;
@@ -41,11 +41,16 @@ export class TcpListener {
       return;
     }
     this.connections.add(socket);
-    const client = clientKey(socket.remoteAddress ?? '');
-    const channel: ReplyChannel = {
-      deferReply: () => (reply) => {
-        this.send(socket, reply, 0, reply.length);
-        this.afterReplies();
+    const arrival: Arrival = {
+      view: this.view,
+      client: clientKey(socket.remoteAddress ?? ''),
+      transport: 'tcp',
+      now: 0,
+      channel: {
+        deferReply: () => (reply) => {
+          this.send(socket, reply, 0, reply.length);
+          this.afterReplies();
+        },
       },
     };
     let pending: Buffer = Buffer.alloc(0);
@@ -57,23 +62,18 @@ export class TcpListener {
       while (pending.length >= 2) {
         const length = pending.readUInt16BE(0);
         if (pending.length < 2 + length) break;
-        this.handle(socket, pending, 2, length, client, channel);
+        this.handle(socket, pending, 2, length, arrival);
         pending = pending.subarray(2 + length);
       }
       if (pending.length > MAX_FRAME) socket.destroy();
     });
   }
 
-  private handle(
-    socket: net.Socket,
-    data: Buffer,
-    offset: number,
-    length: number,
-    client: number | string,
-    channel: ReplyChannel,
-  ): void {
+  private handle(socket: net.Socket, data: Buffer, offset: number, length: number, arrival: Arrival): void {
+    arrival.view = this.view;
+    arrival.now = performance.now();
     try {
-      const size = this.resolver.answer(data, offset, length, this.view, client, 'tcp', this.out, 2, channel);
+      const size = this.resolver.answer(data, offset, length, arrival, this.out, 2);
       if (size > 0) this.send(socket, this.out, 2, size);
     } catch {
       this.resolver.counters.errors++;

@@ -2,19 +2,25 @@
 // resolver straight into the transmit area, or later (forwarded queries) with a sendto of its own.
 import { BatchUdpSocket } from '../../drivers/udp-batch.js';
 import type { ListenSpec } from '../../drivers/sockets.js';
-import type { DeferredReply, ReplyChannel, Resolver } from './resolver.js';
+import type { Arrival, DeferredReply, ReplyChannel, Resolver } from './resolver.js';
 
 export class UdpListener implements ReplyChannel {
   private slot = 0;
   private readonly socket: BatchUdpSocket;
+  private readonly arrival: Arrival;
 
   constructor(
     spec: ListenSpec,
     private readonly resolver: Resolver,
-    public view: number,
+    view: number,
     private readonly afterReplies: () => void,
   ) {
     this.socket = BatchUdpSocket.open(spec);
+    this.arrival = { view, client: 0, transport: 'udp', now: 0, channel: this };
+  }
+
+  set view(view: number) {
+    this.arrival.view = view;
   }
 
   get lostReplies(): number {
@@ -22,21 +28,14 @@ export class UdpListener implements ReplyChannel {
   }
 
   start(): void {
-    const { resolver, socket } = this;
+    const { resolver, socket, arrival } = this;
     socket.start((data, offset, length, slot, out, outOffset) => {
       this.slot = slot;
+      // Slot 0 starts a batch: one clock reading serves the whole batch.
+      if (slot === 0) arrival.now = performance.now();
+      arrival.client = socket.peerKey(slot);
       try {
-        return resolver.answer(
-          data,
-          offset,
-          length,
-          this.view,
-          socket.peerKey(slot),
-          'udp',
-          out,
-          outOffset,
-          this,
-        );
+        return resolver.answer(data, offset, length, arrival, out, outOffset);
       } catch {
         // A bug must cost one query, never the server.
         resolver.counters.errors++;

@@ -84,12 +84,15 @@ export class Query {
 
 /** Why a query could not be read; every one is dropped and counted as malformed. */
 export type Malformed =
-  'short' | 'response' | 'counts' | 'name' | 'truncated' | 'record' | 'opt' | 'trailing';
+  'short' | 'response' | 'opcode' | 'counts' | 'name' | 'truncated' | 'record' | 'opt' | 'trailing';
+
+/** Opcodes other than QUERY that exist (IQUERY, STATUS, NOTIFY, UPDATE, DSO): answered NOTIMP. */
+const KNOWN_OPCODES: ReadonlySet<number> = new Set([1, 2, 4, 5, 6]);
 
 /**
  * Reads the query in msg[off, off + len) into `q`. `scratch` (≥ 261 octets) receives the lower-case
- * question for the key. Returns undefined when the query is usable, otherwise why not. Other opcodes
- * than QUERY are reported with only the header read (q.opcode), for a NOTIMP answer.
+ * question for the key. Returns undefined when the query is usable, otherwise why not. Known opcodes
+ * other than QUERY are reported with only the header read (q.opcode), for a NOTIMP answer.
  */
 export function parseQuery(
   msg: Buffer,
@@ -110,7 +113,7 @@ export function parseQuery(
   q.ednsVersion = 0;
   q.udpSize = PLAIN_UDP_SIZE;
   q.dnssecOk = false;
-  if (q.opcode !== 0) return undefined;
+  if (q.opcode !== 0) return KNOWN_OPCODES.has(q.opcode) ? undefined : 'opcode';
   if (msg.readUInt16BE(off + 4) !== 1 || msg.readUInt16BE(off + 6) !== 0 || msg.readUInt16BE(off + 8) !== 0)
     return 'counts';
   const additional = msg.readUInt16BE(off + 10);
