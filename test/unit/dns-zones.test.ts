@@ -8,20 +8,14 @@ import { PRIVATE_REVERSE_ZONES } from '../../daemon/src/services/dns/reverse.js'
 
 const plan: Pick<DnsPlan, 'records' | 'views' | 'zones'> = {
   records: [
-    { name: 'vm1.a.test', type: 'A', data: '10.1.0.11' },
-    { name: 'vm1.a.test', type: 'AAAA', data: 'fd00:1::11' },
-    { name: 'rt.a.test', type: 'A', data: '10.1.0.1' },
-    { name: '11.0.1.10.in-addr.arpa', type: 'PTR', data: 'vm1.a.test' },
-  ],
+    'vm1.a.test A 10.1.0.11',
+    'vm1.a.test AAAA fd00:1::11',
+    'rt.a.test A 10.1.0.1',
+    '11.0.1.10.in-addr.arpa PTR vm1.a.test',
+  ].join('\n'),
   views: [
-    {
-      networkId: 'a',
-      records: [
-        { name: 'vm1', type: 'A', data: '10.1.0.11' },
-        { name: 'rt', type: 'A', data: '10.1.0.1' },
-      ],
-    },
-    { networkId: 'b', records: [{ name: 'rt', type: 'A', data: '10.2.0.1' }] },
+    { networkId: 'a', records: 'vm1 A 10.1.0.11\nrt A 10.1.0.1' },
+    { networkId: 'b', records: 'rt A 10.2.0.1' },
   ],
   zones: [
     { name: 'a.test', nameserver: 'rt.a.test' },

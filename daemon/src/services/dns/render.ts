@@ -5,7 +5,7 @@
 // proto/vrouter/v1/dns.proto.
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import type { Network } from '../../gen/vrouter/v1/networks_pb.js';
-import { parseIpv4, parseIpv4Prefix, parseIpv6, parseIpv6Prefix } from '../../config/net.js';
+import { parseIpv4Prefix, parseIpv6, parseIpv6Prefix } from '../../config/net.js';
 import type { InterfacePlan } from '../interfaces/plan.js';
 import {
   PRIVATE_REVERSE_ZONES,
@@ -34,6 +34,21 @@ export interface DnsRecord {
   readonly data: string;
 }
 
+/**
+ * Local records as text, one `name TYPE data` per line, in config order without duplicates. Text and
+ * not objects because a router has thousands: comparing two plans, and handing one to the DNS
+ * thread, then costs a string compare and copy instead of walking tens of thousands of objects.
+ */
+export type DnsRecords = string;
+
+export function parseRecords(text: DnsRecords): DnsRecord[] {
+  if (text === '') return [];
+  return text.split('\n').map((line) => {
+    const [name = '', type = 'A', data = ''] = line.split(' ');
+    return { name, type: type as DnsRecordType, data };
+  });
+}
+
 /** Where the server listens: one network's gateway address, on that network's NIC only. */
 export interface DnsListener {
   readonly networkId: string;
@@ -47,7 +62,7 @@ export interface DnsListener {
 /** The names only one network's clients see: single labels for its hosts and for the router. */
 export interface DnsView {
   readonly networkId: string;
-  readonly records: readonly DnsRecord[];
+  readonly records: DnsRecords;
 }
 
 /** A zone the server answers authoritatively (SOA and NS at its apex). */
@@ -61,7 +76,7 @@ export interface DnsPlan {
   readonly listeners: readonly DnsListener[];
   readonly views: readonly DnsView[];
   /** Names every network sees: hosts and the router in each domain, and all PTR records. */
-  readonly records: readonly DnsRecord[];
+  readonly records: DnsRecords;
   readonly zones: readonly DnsZone[];
   readonly upstreams: readonly UpstreamAddress[];
   readonly cacheSize: number;
@@ -74,7 +89,7 @@ export interface DnsPlan {
 export const NO_DNS: DnsPlan = {
   listeners: [],
   views: [],
-  records: [],
+  records: '',
   zones: [],
   upstreams: [],
   cacheSize: DEFAULTS.cacheSize,
@@ -89,7 +104,7 @@ export function renderDns(config: RouterConfig, interfaces: InterfacePlan): DnsP
   const router = (config.hostname === '' ? DEFAULTS.hostname : config.hostname).toLowerCase();
   const devices = new Map(interfaces.links.map((l) => [l.nicId, l.name]));
 
-  const records: DnsRecord[] = [];
+  const records = new RecordLines();
   const zones = new Map<string, DnsZone>();
   for (const zone of PRIVATE_REVERSE_ZONES) zones.set(zone, { name: zone, nameserver: zone });
   for (const network of config.networks) addNetwork(network, router, records, zones);
@@ -100,7 +115,7 @@ export function renderDns(config: RouterConfig, interfaces: InterfacePlan): DnsP
     const device = devices.get(network.nicId);
     if (device === undefined) continue;
     const view = views.length;
-    views.push({ networkId: network.id, records: sortRecords(viewRecords(network, router)) });
+    views.push({ networkId: network.id, records: viewRecords(network, router) });
     listeners.push({ networkId: network.id, address: network.gateway, device, view });
     if (network.ipv6Gateway !== '')
       listeners.push({ networkId: network.id, address: canonicalIpv6(network.ipv6Gateway), device, view });
@@ -110,8 +125,8 @@ export function renderDns(config: RouterConfig, interfaces: InterfacePlan): DnsP
   return {
     listeners,
     views,
-    records: sortRecords(records),
-    zones: [...zones.values()].sort((a, b) => compare(a.name, b.name)),
+    records: records.text(),
+    zones: [...zones.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     upstreams: (dns?.upstreamServers ?? []).flatMap((s) => parseUpstream(s) ?? []),
     cacheSize: orDefault(dns?.cacheSize, DEFAULTS.cacheSize),
     rateLimitQps: orDefault(dns?.rateLimitQps, DEFAULTS.rateLimitQps),
@@ -124,7 +139,7 @@ export function renderDns(config: RouterConfig, interfaces: InterfacePlan): DnsP
 function addNetwork(
   network: Network,
   router: string,
-  records: DnsRecord[],
+  records: RecordLines,
   zones: Map<string, DnsZone>,
 ): void {
   const domain = network.domain.toLowerCase();
@@ -148,28 +163,43 @@ function addNetwork(
   for (const { label, ip, ipv6 } of entries) {
     const name = named(label);
     if (domain !== '') {
-      records.push({ name, type: 'A', data: ip });
-      if (ipv6 !== '') records.push({ name, type: 'AAAA', data: canonicalIpv6(ipv6) });
+      records.add(name, 'A', ip);
+      if (ipv6 !== '') records.add(name, 'AAAA', canonicalIpv6(ipv6));
     }
-    const address = parseIpv4(ip);
-    if (address !== undefined) records.push({ name: ipv4PtrName(address), type: 'PTR', data: name });
+    records.add(ipv4PtrName(ip), 'PTR', name);
     const address6 = ipv6 === '' ? undefined : parseIpv6(ipv6);
-    if (address6 !== undefined) records.push({ name: ipv6PtrName(address6), type: 'PTR', data: name });
+    if (address6 !== undefined) records.add(ipv6PtrName(address6), 'PTR', name);
   }
 }
 
 /** Single labels: the network's hosts, and the router at this network's gateway. */
-function viewRecords(network: Network, router: string): DnsRecord[] {
-  const records: DnsRecord[] = [{ name: router, type: 'A', data: network.gateway }];
-  if (network.ipv6Gateway !== '')
-    records.push({ name: router, type: 'AAAA', data: canonicalIpv6(network.ipv6Gateway) });
+function viewRecords(network: Network, router: string): DnsRecords {
+  const records = new RecordLines();
+  records.add(router, 'A', network.gateway);
+  if (network.ipv6Gateway !== '') records.add(router, 'AAAA', canonicalIpv6(network.ipv6Gateway));
   for (const host of network.hosts) {
     if (host.hostname === '') continue;
     const name = host.hostname.toLowerCase();
-    records.push({ name, type: 'A', data: host.ip });
-    if (host.ipv6 !== '') records.push({ name, type: 'AAAA', data: canonicalIpv6(host.ipv6) });
+    records.add(name, 'A', host.ip);
+    if (host.ipv6 !== '') records.add(name, 'AAAA', canonicalIpv6(host.ipv6));
   }
-  return records;
+  return records.text();
+}
+
+/**
+ * Record lines in the order added. Validation leaves no duplicates: names are unique per domain, and
+ * addresses per router (networks do not overlap).
+ */
+class RecordLines {
+  private readonly lines: string[] = [];
+
+  add(name: string, type: DnsRecordType, data: string): void {
+    this.lines.push(`${name} ${type} ${data}`);
+  }
+
+  text(): DnsRecords {
+    return this.lines.join('\n');
+  }
 }
 
 function canonicalIpv6(text: string): string {
@@ -178,22 +208,4 @@ function canonicalIpv6(text: string): string {
 
 function orDefault(value: number | undefined, fallback: number): number {
   return value === undefined || value === 0 ? fallback : value;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Sorted, without duplicates (two networks sharing a domain both name the router in it). */
-function sortRecords(records: DnsRecord[]): DnsRecord[] {
-  records.sort((a, b) => compare(a.name, b.name) || compare(a.type, b.type) || compare(a.data, b.data));
-  return records.filter(
-    (r, i) =>
-      i === 0 ||
-      !(
-        r.name === records[i - 1]?.name &&
-        r.type === records[i - 1]?.type &&
-        r.data === records[i - 1]?.data
-      ),
-  );
 }

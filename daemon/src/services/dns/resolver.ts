@@ -95,7 +95,7 @@ export class Resolver {
     this.zones = new ZoneTable(plan);
     this.memo = plan.views.map(() => new Map<string, Buffer>());
     this.memoEntries = 0;
-    this.memoLimit = 4 * (plan.records.length + plan.views.length) + 10_000;
+    this.memoLimit = 4 * this.zones.size + 10_000;
     this.plan = plan;
   }
 

@@ -4,9 +4,9 @@
 import ipaddr from 'ipaddr.js';
 import { type Ipv4Prefix, type Ipv6Prefix, formatIpv4 } from '../../config/net.js';
 
-/** `10.1.0.11` → `11.0.1.10.in-addr.arpa`. */
-export function ipv4PtrName(address: number): string {
-  return `${formatIpv4(address).split('.').reverse().join('.')}.in-addr.arpa`;
+/** `10.1.0.11` → `11.0.1.10.in-addr.arpa`, for a validated (four-part decimal) address. */
+export function ipv4PtrName(address: string): string {
+  return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
 }
 
 /** `fd00::1` → the 32 nibbles, last first, then `ip6.arpa`. */

@@ -54,5 +54,6 @@ export class DnsStep implements ApplyStep {
 function describe(plan: DnsPlan): string {
   if (plan.listeners.length === 0) return 'DNS off';
   const where = plan.listeners.map((l) => `${l.address} (${l.device})`).join(', ');
-  return `listening on ${where}; ${plan.records.length} local records, ${plan.upstreams.length} upstream servers`;
+  const records = plan.records === '' ? 0 : plan.records.split('\n').length;
+  return `listening on ${where}; ${records} local records, ${plan.upstreams.length} upstream servers`;
 }

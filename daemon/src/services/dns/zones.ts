@@ -2,12 +2,13 @@
 // view), answered authoritatively inside the local zones, NXDOMAIN/NODATA done as RFC 2308 wants
 // (the zone's SOA in the authority section), and `undefined` for names to forward.
 import { TYPE } from './wire.js';
-import type { DnsPlan, DnsRecord, DnsZone } from './render.js';
+import type { DnsPlan, DnsRecordType, DnsRecords, DnsZone } from './render.js';
 
-export interface NameData {
-  readonly a: string[];
-  readonly aaaa: string[];
-  readonly ptr: string[];
+/** The records of one name; a type it has none of stays undefined (thousands of names, few types). */
+interface NameData {
+  a?: string[];
+  aaaa?: string[];
+  ptr?: string[];
 }
 
 /** One record of an answer, in presentation form. */
@@ -92,14 +93,22 @@ export class ZoneTable {
   }
 }
 
-function fill(map: Map<string, NameData>, records: readonly DnsRecord[]): Map<string, NameData> {
-  for (const r of records) {
-    let data = map.get(r.name);
+/** Reads `name TYPE data` lines (render.ts) straight into the map. */
+function fill(map: Map<string, NameData>, records: DnsRecords): Map<string, NameData> {
+  if (records === '') return map;
+  for (const line of records.split('\n')) {
+    const first = line.indexOf(' ');
+    const second = line.indexOf(' ', first + 1);
+    const name = line.slice(0, first);
+    const type = line.slice(first + 1, second) as DnsRecordType;
+    const value = line.slice(second + 1);
+    let data = map.get(name);
     if (data === undefined) {
-      data = { a: [], aaaa: [], ptr: [] };
-      map.set(r.name, data);
+      data = {};
+      map.set(name, data);
     }
-    (r.type === 'A' ? data.a : r.type === 'AAAA' ? data.aaaa : data.ptr).push(r.data);
+    const field = type === 'A' ? 'a' : type === 'AAAA' ? 'aaaa' : 'ptr';
+    (data[field] ??= []).push(value);
   }
   return map;
 }
@@ -107,11 +116,11 @@ function fill(map: Map<string, NameData>, records: readonly DnsRecord[]): Map<st
 function recordsOf(name: string, data: NameData, type: number): LocalRecord[] {
   const records: LocalRecord[] = [];
   if (type === TYPE.A || type === TYPE.ANY)
-    for (const a of data.a) records.push({ name, type: TYPE.A, address: a });
+    for (const a of data.a ?? []) records.push({ name, type: TYPE.A, address: a });
   if (type === TYPE.AAAA || type === TYPE.ANY)
-    for (const a of data.aaaa) records.push({ name, type: TYPE.AAAA, address: a });
+    for (const a of data.aaaa ?? []) records.push({ name, type: TYPE.AAAA, address: a });
   if (type === TYPE.PTR || type === TYPE.ANY)
-    for (const t of data.ptr) records.push({ name, type: TYPE.PTR, target: t });
+    for (const t of data.ptr ?? []) records.push({ name, type: TYPE.PTR, target: t });
   return records;
 }
 
