@@ -104,20 +104,39 @@ export class Forwarder {
   ): Promise<ForwardOutcome> {
     const query = this.buildQuery(question, dnssecOk, checkingDisabled);
     const id = query.readUInt16BE(0);
-    const accept = (response: Buffer) =>
-      response.length >= HEADER_SIZE && response.readUInt16BE(0) === id && ((response[2] ?? 0) & QR) !== 0;
+    // Our ID, a response, a whole message, our question: anything else (late, forged, garbled) is
+    // not an answer; over UDP the wait goes on for a real one.
+    const layoutIfAnswer = (response: Buffer) => {
+      if (response.length < HEADER_SIZE || response.readUInt16BE(0) !== id || ((response[2] ?? 0) & QR) === 0)
+        return undefined;
+      const layout = layoutOf(response);
+      return layout !== undefined && sameQuestion(response, layout.questionEnd, question)
+        ? layout
+        : undefined;
+    };
     const started = performance.now();
     this.counters.upstream_queries++;
     upstream.queries++;
     try {
-      let response = await exchangeUdp(upstream.address, query, timeoutMs, accept);
+      // A truncated answer may not be a whole message; its header and question are enough to go to TCP.
+      const truncatedAnswer = (r: Buffer) =>
+        ((r[2] ?? 0) & (TC | QR)) === (TC | QR) &&
+        r.length >= HEADER_SIZE + question.length &&
+        r.readUInt16BE(0) === id &&
+        r.readUInt16BE(4) === 1 &&
+        sameQuestion(r, HEADER_SIZE + question.length, question);
+      let response = await exchangeUdp(
+        upstream.address,
+        query,
+        timeoutMs,
+        (r) => truncatedAnswer(r) || layoutIfAnswer(r) !== undefined,
+      );
       if (((response[2] ?? 0) & TC) !== 0) {
         this.counters.upstream_queries++;
         response = await exchangeTcp(upstream.address, query, this.timeoutMs);
       }
-      const layout = layoutOf(response);
-      if (layout === undefined || !accept(response) || !sameQuestion(response, layout.questionEnd, question))
-        throw new ExchangeError('malformed or mismatched response');
+      const layout = layoutIfAnswer(response);
+      if (layout === undefined) throw new ExchangeError('malformed or mismatched response over TCP');
       if (upstream.answered(performance.now() - started))
         this.log('info', 'DNS upstream answers again', { upstream: upstream.label });
       if (layout.rcode === RCODE.NOERROR || layout.rcode === RCODE.NXDOMAIN)
