@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const notifier = systemdNotifier();
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
-  const dns = new DnsServer(log);
+  const dns = new DnsServer(log, (severity, message) => engine.serviceEvent('dns', severity, message));
   const engine = new Engine({
     steps: [new InterfacesStep(netlink), new NftablesStep(nft), new DnsStep(dns)],
     store: new StateStore(args.stateDir),

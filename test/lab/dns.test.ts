@@ -187,7 +187,36 @@ void t.test('a Patch is answered at once', async (t) => {
   t.equal((await dig(vm1, '10.1.0.1', 'vm4.a.lab.internal')).status, 'NXDOMAIN', 'a deleted host');
 });
 
+/** Service events of the DNS server seen on Watch, as `severity message`. */
+function watchDnsEvents(): { seen: string[]; stop: () => Promise<void> } {
+  const { events, cancel } = daemon.client.watch(false);
+  const seen: string[] = [];
+  const reading = (async () => {
+    try {
+      for await (const e of events)
+        if (e.event.case === 'serviceEvent' && e.event.value.service === 'dns')
+          seen.push(`${e.event.value.severity} ${e.event.value.message}`);
+    } catch {
+      // cancelled
+    }
+  })();
+  return {
+    seen,
+    stop: () => {
+      cancel();
+      return reading;
+    },
+  };
+}
+
+async function eventually(check: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 20 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  return check();
+}
+
 void t.test('failover between upstream servers, and SERVFAIL quickly when all are down', async (t) => {
+  const watch = watchDnsEvents();
+  await new Promise((resolve) => setTimeout(resolve, 100));
   named.pause();
   const failover = await dig(vm1, '10.1.0.1', 'fo1.example.test', 'A', ['+time=4']);
   t.same(answerData(failover, 'A'), ['198.51.100.7'], 'answered by the second server');
@@ -216,6 +245,18 @@ void t.test('failover between upstream servers, and SERVFAIL quickly when all ar
     dns.upstreams.some((u) => u.up),
     'a server is up again',
   );
+  const wentDown = new RegExp(
+    `^warning upstream ${NAMED.replaceAll('.', '\\.')}:53 is down \\(timeout after 500 ms\\)`,
+  );
+  t.ok(
+    await eventually(() => watch.seen.some((e) => wentDown.test(e))),
+    'Watch told of the server going down',
+  );
+  t.ok(
+    await eventually(() => watch.seen.some((e) => /^info upstream .* answers again$/.test(e))),
+    'and of one coming back',
+  );
+  await watch.stop();
   t.ok((dns.counters['upstream_failures'] ?? 0n) >= 3n);
 });
 

@@ -146,6 +146,11 @@ export class Engine {
     });
   }
 
+  /** A service's own news for Watch (a DHCP lease declined, an upstream resolver down …). */
+  serviceEvent(service: string, severity: 'info' | 'warning' | 'error', message: string): void {
+    this.publish({ case: 'serviceEvent', value: { service, severity, message } });
+  }
+
   /** Compare the data plane with the committed state; repair and report what differs. */
   checkDrift(): Promise<DriftRepaired[]> {
     return this.enqueue(async () => {

@@ -138,7 +138,7 @@ export class Forwarder {
       const layout = layoutIfAnswer(response);
       if (layout === undefined) throw new ExchangeError('malformed or mismatched response over TCP');
       if (upstream.answered(performance.now() - started))
-        this.log('info', 'DNS upstream answers again', { upstream: upstream.label });
+        this.log('info', `upstream ${upstream.label} answers again`, { upstream: upstream.label });
       if (layout.rcode === RCODE.NOERROR || layout.rcode === RCODE.NXDOMAIN)
         return { kind: 'answer', response, layout };
       this.counters.upstream_failures++;
@@ -147,7 +147,10 @@ export class Forwarder {
       const reason = e instanceof Error ? e.message : String(e);
       this.counters.upstream_failures++;
       if (upstream.failed(reason, performance.now()))
-        this.log('warn', 'DNS upstream down; failing over', { upstream: upstream.label, reason });
+        this.log('warn', `upstream ${upstream.label} is down (${reason}); failing over`, {
+          upstream: upstream.label,
+          reason,
+        });
       return { kind: 'failure', reason };
     }
   }

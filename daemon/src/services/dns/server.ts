@@ -7,6 +7,9 @@ import { type CounterValues, readCounters, sharedCounters } from './counters.js'
 import type { FromWorker, ListenerState, ToWorker, WorkerStatus } from './protocol.js';
 import { type DnsPlan, NO_DNS } from './render.js';
 
+/** News for Watch (ServiceEvent): an upstream server went down or came back, the worker restarted. */
+export type DnsEvents = (severity: 'info' | 'warning' | 'error', message: string) => void;
+
 export interface DnsServerLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -32,7 +35,10 @@ export class DnsServer {
   private stopping = false;
   restarts = 0;
 
-  constructor(private readonly log: DnsServerLog) {}
+  constructor(
+    private readonly log: DnsServerLog,
+    private readonly events: DnsEvents = () => undefined,
+  ) {}
 
   /** The plan the worker holds (NO_DNS when it is not running). */
   get current(): DnsPlan {
@@ -109,7 +115,8 @@ export class DnsServer {
 
   private received(message: FromWorker): void {
     if (message.kind === 'log') {
-      this.log[message.level](message.data, message.message);
+      this.log[message.level](message.data, `DNS: ${message.message}`);
+      this.events(message.level === 'warn' ? 'warning' : message.level, message.message);
       return;
     }
     const waiting = this.waiting.get(message.id);
@@ -130,6 +137,7 @@ export class DnsServer {
     this.worker = undefined;
     this.restarts++;
     this.log.error({ code, restarts: this.restarts }, 'DNS worker exited; restarting it');
+    this.events('error', `the DNS server thread exited (code ${code}); restarting it`);
     const plan = this.held;
     setTimeout(() => {
       if (this.worker !== undefined || plan !== this.held) return;
