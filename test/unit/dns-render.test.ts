@@ -1,7 +1,5 @@
 // Rendering the DNS plan: the lab config against its golden file (UPDATE_GOLDEN=1 rewrites it), and
 // the reverse-zone arithmetic for subnets on and off octet/nibble boundaries.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { create } from '@bufbuild/protobuf';
 import { HostSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
@@ -15,8 +13,7 @@ import {
 } from '../../daemon/src/services/dns/reverse.js';
 import type { InterfacePlan } from '../../daemon/src/services/interfaces/plan.js';
 import { labConfig } from '../lab/lab-config.js';
-
-const GOLDEN = fileURLToPath(new URL('../../../test/unit/golden/dns-lab.json', import.meta.url));
+import { golden } from './golden.js';
 
 const interfaces: InterfacePlan = {
   links: [
@@ -49,9 +46,8 @@ void t.test('the lab config renders as its golden file', (t) => {
     views: plan.views.map((v) => ({ ...v, records: v.records.split('\n') })),
     zones: plan.zones.filter((z) => !PRIVATE_REVERSE_ZONES.includes(z.name)),
   };
-  const text = `${JSON.stringify(readable, null, 2)}\n`;
-  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(GOLDEN, text);
-  t.equal(text, readFileSync(GOLDEN, 'utf8'));
+  const { actual, expected } = golden('dns-lab.json', readable);
+  t.equal(actual, expected);
   t.equal(
     plan.zones.filter((z) => PRIVATE_REVERSE_ZONES.includes(z.name)).length,
     PRIVATE_REVERSE_ZONES.length,
