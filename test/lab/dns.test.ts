@@ -121,6 +121,14 @@ void t.test('names elsewhere: forwarded once, then answered from the cache', asy
   t.equal(nodata.status, 'NOERROR');
   await dig(vm1, '10.1.0.1', 'other.example.test', 'AAAA');
   t.equal((await named.queriesFor('other.example.test')).length, 1, 'NODATA cached');
+
+  const sent = [
+    ...(await named.queriesFor('www.example.test')),
+    ...(await named.queriesFor('missing.example.test')),
+    ...(await named.queriesFor('other.example.test')),
+  ];
+  const ports = sent.map((line) => /203\.0\.113\.2#(\d+)/.exec(line)?.[1]);
+  t.equal(new Set(ports).size, 3, `a fresh source port per upstream query (${ports.join(', ')})`);
 });
 
 void t.test(
