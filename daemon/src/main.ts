@@ -10,6 +10,9 @@ import { VERSION } from './install-paths.js';
 import { createLogger } from './log.js';
 import { Engine } from './reconcile/engine.js';
 import { gatherFacts } from './reconcile/facts.js';
+import { DnsServer } from './services/dns/server.js';
+import { dnsStatus } from './services/dns/status.js';
+import { DnsStep } from './services/dns/step.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
 import { NftablesStep } from './services/ruleset/step.js';
@@ -35,8 +38,9 @@ async function main(): Promise<void> {
   const notifier = systemdNotifier();
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
+  const dns = new DnsServer(log, (severity, message) => engine.serviceEvent('dns', severity, message));
   const engine = new Engine({
-    steps: [new InterfacesStep(netlink), new NftablesStep(nft)],
+    steps: [new InterfacesStep(netlink), new NftablesStep(nft), new DnsStep(dns)],
     store: new StateStore(args.stateDir),
     facts: () => gatherFacts(netlink),
     nicWaitMs: args.nicWaitSeconds * 1000,
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
       startedAt,
       driftIntervalSeconds: args.driftIntervalSeconds,
       nicStatuses: (config) => nicStatuses(config, netlink),
+      dnsStatus: () => dnsStatus(dns),
       log,
     },
     { address: args.listen, tls, controlSocket: args.controlSocket },
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     notifier.notify('STOPPING=1');
     for (const t of timers) clearInterval(t);
-    void api.shutdown().then(() => {
+    void Promise.all([api.shutdown(), dns.stop()]).then(() => {
       netlink.close();
       nft.close();
       process.exit(0);

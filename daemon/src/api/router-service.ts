@@ -16,6 +16,7 @@ import {
   DriftStatusSchema,
   GetConfigResponseSchema,
   GetStatusResponseSchema,
+  type GetDnsStatusResponse,
   type NicStatus,
   type PatchRequest,
   PatchResponseSchema,
@@ -35,6 +36,7 @@ export interface RouterServiceDeps {
   readonly startedAt: Date;
   readonly driftIntervalSeconds: number;
   readonly nicStatuses: (config: Engine['committed']['config']) => Promise<NicStatus[]>;
+  readonly dnsStatus: () => Promise<GetDnsStatusResponse>;
   readonly log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -108,6 +110,9 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
             generation === 0n ? ServiceState.DISABLED : health.ok ? ServiceState.OK : ServiceState.FAILED,
           message: health.message,
           counters: {
+            ...Object.fromEntries(
+              Object.entries(engine.stepCounters(name)).map(([k, v]) => [k, BigInt(Math.round(v))]),
+            ),
             applies: BigInt(health.applies),
             failures: BigInt(health.failures),
             repairs: BigInt(health.repairs),
@@ -136,6 +141,8 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
     checkDrift: unary('CheckDrift', async () =>
       create(CheckDriftResponseSchema, { repaired: await engine.checkDrift() }),
     ),
+
+    getDnsStatus: unary('GetDnsStatus', () => deps.dnsStatus()),
 
     watch: (call: ServerWritableStream<WatchRequest, WatchResponse>) => {
       const send = (event: WatchResponse) => call.write(event);

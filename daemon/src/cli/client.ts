@@ -15,6 +15,8 @@ import {
   type CheckDriftResponse,
   CheckDriftRequestSchema,
   type GetConfigResponse,
+  type GetDnsStatusResponse,
+  GetDnsStatusRequestSchema,
   GetConfigRequestSchema,
   type GetStatusResponse,
   GetStatusRequestSchema,
@@ -77,6 +79,10 @@ export class RouterClient {
 
   checkDrift(): Promise<CheckDriftResponse> {
     return this.unary('checkDrift', create(CheckDriftRequestSchema));
+  }
+
+  getDnsStatus(): Promise<GetDnsStatusResponse> {
+    return this.unary('getDnsStatus', create(GetDnsStatusRequestSchema));
   }
 
   /** Events until the stream is cancelled (`cancel()`) or the server goes away. */

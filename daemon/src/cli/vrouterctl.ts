@@ -11,6 +11,8 @@ import { RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
 import { NicRole } from '../gen/vrouter/v1/interfaces_pb.js';
 import {
   ApplyResponseSchema,
+  type GetDnsStatusResponse,
+  GetDnsStatusResponseSchema,
   type GetStatusResponse,
   GetStatusResponseSchema,
   PatchRequestSchema,
@@ -34,6 +36,7 @@ commands:
                        apply {operations: [...]} from FILE (PatchRequest, JSON or YAML)
   show config          the config the router holds (YAML; --json for proto3 JSON)
   show status          generation, services, NICs, drift checks
+  show dns             DNS server: listeners, counters, cache size and hit rate, upstream health
   watch                stream events (applied generations, drift repaired) until Ctrl-C
   check-drift          compare the kernel with the config now and repair differences
 
@@ -122,6 +125,15 @@ async function main(argv: string[]): Promise<number> {
           json
             ? toJsonString(GetStatusResponseSchema, response, { prettySpaces: 2 })
             : describeStatus(response),
+        );
+        return 0;
+      }
+      case 'show dns': {
+        const response = await client.getDnsStatus();
+        print(
+          json
+            ? toJsonString(GetDnsStatusResponseSchema, response, { prettySpaces: 2 })
+            : describeDns(response),
         );
         return 0;
       }
@@ -228,6 +240,51 @@ function describeStatus(s: GetStatusResponse): string {
       ]),
     ),
   );
+  return lines.join('\n');
+}
+
+function describeDns(s: GetDnsStatusResponse): string {
+  if (!s.running) return 'DNS server not running (no network has DNS enabled)';
+  const c = (name: string) => String(s.counters[name] ?? 0n);
+  const cache = s.cache;
+  const lines = [
+    `queries ${c('queries')} (UDP ${c('udp_queries')}, TCP ${c('tcp_queries')}): local answers ${c('local_answers')}, ` +
+      `cache hits ${c('cache_hits')}, forwarded ${c('cache_misses')}, SERVFAIL ${c('servfail')}, ` +
+      `NXDOMAIN ${c('nxdomain')}, refused ${c('refused')}`,
+    `dropped: malformed ${c('malformed')}, rate limited ${c('rate_limited')}, overload ${c('dropped')}; ` +
+      `truncated (TC) ${c('truncated')}, upstream failures ${c('upstream_failures')}`,
+    cache === undefined
+      ? 'cache: -'
+      : `cache: ${cache.entries} of ${cache.capacity} entries, hit rate ${(cache.hitRate * 100).toFixed(1)}% ` +
+        `(${cache.hits} hits, ${cache.misses} misses), ${cache.evictions} evictions`,
+    '',
+    table(
+      ['NETWORK', 'ADDRESS', 'INTERFACE', 'STATE'],
+      s.listeners.map((l) => [
+        l.networkId,
+        l.address,
+        l.interface,
+        l.listening ? 'listening' : 'NOT LISTENING',
+      ]),
+    ),
+  ];
+  if (s.upstreams.length === 0)
+    lines.push('', 'no upstream servers: names outside the local zones are refused');
+  else
+    lines.push(
+      '',
+      table(
+        ['UPSTREAM', 'STATE', 'QUERIES', 'FAILURES', 'RTT', 'LAST FAILURE'],
+        s.upstreams.map((u) => [
+          u.address,
+          u.up ? 'up' : `DOWN (${u.consecutiveFailures} failures in a row)`,
+          String(u.queries),
+          String(u.failures),
+          u.rttMs > 0 ? `${u.rttMs.toFixed(1)} ms` : '-',
+          u.lastFailureAt ? `${time(u.lastFailureAt)} ${u.lastError}` : '-',
+        ]),
+      ),
+    );
   return lines.join('\n');
 }
 

@@ -1,0 +1,100 @@
+// Validation of the DNS settings: upstream servers, limits, and, while some network has DNS enabled,
+// names the server could not answer unambiguously (the same `hostname.domain` in two networks, a host
+// named like the router, a network domain under .arpa).
+import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
+import { checkRange } from '../../config/fields.js';
+import { parseIpv6 } from '../../config/net.js';
+import { UniqueKeys, type Violations } from '../../config/violations.js';
+import type { NetworkLookup } from '../networks/validate.js';
+import { DEFAULTS } from './render.js';
+import { formatUpstream, parseUpstream } from './upstream-address.js';
+
+const MAX_UPSTREAMS = 8;
+
+export function validateDns(config: RouterConfig, networks: NetworkLookup, v: Violations): void {
+  const dns = config.dns;
+  if (dns !== undefined) {
+    checkUpstreams(config, dns.upstreamServers, v);
+    checkRange(v, 'dns.cache_size', dns.cacheSize, 1, 1_000_000, `the default of ${DEFAULTS.cacheSize}`);
+    checkRange(
+      v,
+      'dns.rate_limit_qps',
+      dns.rateLimitQps,
+      1,
+      1_000_000,
+      `the default of ${DEFAULTS.rateLimitQps}`,
+    );
+    checkRange(
+      v,
+      'dns.upstream_timeout_ms',
+      dns.upstreamTimeoutMs,
+      100,
+      10_000,
+      `the default of ${DEFAULTS.upstreamTimeoutMs}`,
+    );
+    checkRange(
+      v,
+      'dns.local_ttl_seconds',
+      dns.localTtlSeconds,
+      1,
+      86_400,
+      `the default of ${DEFAULTS.localTtl}`,
+    );
+  }
+  if (config.networks.some((n) => n.dns?.enabled === true)) checkNames(config, networks, v);
+}
+
+function checkUpstreams(config: RouterConfig, servers: readonly string[], v: Violations): void {
+  if (servers.length > MAX_UPSTREAMS)
+    v.add('dns.upstream_servers', `${servers.length} servers; at most ${MAX_UPSTREAMS}`);
+  const gateways = new Set(
+    config.networks
+      .flatMap((n) => [n.gateway, parseIpv6(n.ipv6Gateway)?.toString() ?? ''])
+      .filter((a) => a !== ''),
+  );
+  const seen = new UniqueKeys<string>(v, 'upstream server');
+  servers.forEach((text, i) => {
+    const path = `dns.upstream_servers[${i}]`;
+    const upstream = parseUpstream(text);
+    if (upstream === undefined)
+      return v.add(
+        path,
+        `"${text}" is not an upstream server (like 198.51.100.53, 198.51.100.53:5353 or [2001:db8::53]:53)`,
+      );
+    if (upstream.port === 53 && gateways.has(upstream.address))
+      return v.add(path, `${upstream.address} is a network's gateway: the router would forward to itself`);
+    seen.claim(formatUpstream(upstream), path);
+  });
+}
+
+function checkNames(config: RouterConfig, networks: NetworkLookup, v: Violations): void {
+  const router = (config.hostname === '' ? DEFAULTS.hostname : config.hostname).toLowerCase();
+  // Within one network, hostnames are already unique (networks/validate.ts); here: across networks.
+  const names = new Map<string, { network: number; path: string }>();
+  config.networks.forEach((network, i) => {
+    const path = `networks[${i}]`;
+    const domain = network.domain.toLowerCase();
+    if (domain === 'arpa' || domain.endsWith('.arpa'))
+      v.add(
+        `${path}.domain`,
+        `"${network.domain}" is a reverse-lookup domain; the DNS server answers those itself`,
+      );
+    if (!networks.has(network.id)) return;
+    network.hosts.forEach((host, j) => {
+      const hpath = `${path}.hosts[${j}].hostname`;
+      const label = host.hostname.toLowerCase();
+      if (label === '') return;
+      if (label === router)
+        return v.add(
+          hpath,
+          `"${host.hostname}" is the router's own name (hostname); DNS could not tell them apart`,
+        );
+      if (domain === '') return;
+      const fqdn = `${label}.${domain}`;
+      const first = names.get(fqdn);
+      if (first === undefined) names.set(fqdn, { network: i, path: hpath });
+      else if (first.network !== i)
+        v.add(hpath, `"${fqdn}" is also ${first.path} (networks sharing a domain)`);
+    });
+  });
+}

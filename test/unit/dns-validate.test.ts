@@ -1,0 +1,85 @@
+// Validation of the DNS settings: every problem reported with its proto field path.
+import t from 'tap';
+import { create } from '@bufbuild/protobuf';
+import { DnsSchema } from '../../daemon/src/gen/vrouter/v1/dns_pb.js';
+import { HostSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
+import { validateConfig } from '../../daemon/src/config/validate.js';
+import { parseUpstream } from '../../daemon/src/services/dns/upstream-address.js';
+import { labConfig } from '../lab/lab-config.js';
+
+function fields(config = labConfig()): Record<string, string> {
+  return Object.fromEntries(validateConfig(config).map((v) => [v.field, v.description]));
+}
+
+void t.test('the lab config is valid', (t) => {
+  t.same(fields(), {});
+  t.end();
+});
+
+void t.test('upstream servers, limits: each bad field named', (t) => {
+  const config = labConfig();
+  config.dns = create(DnsSchema, {
+    upstreamServers: [
+      '198.51.100.53',
+      'resolver.example',
+      '198.51.100.53:53',
+      '10.1.0.1',
+      '[2001:db8::53]:70000',
+      '10.1.0.1:5353',
+    ],
+    cacheSize: 2_000_000,
+    rateLimitQps: 0,
+    upstreamTimeoutMs: 50,
+    localTtlSeconds: 90_000,
+  });
+  const found = fields(config);
+  t.match(found['dns.upstream_servers[1]'], /not an upstream server/);
+  t.match(
+    found['dns.upstream_servers[2]'],
+    /duplicate upstream server 198\.51\.100\.53:53 \(also dns\.upstream_servers\[0\]\)/,
+  );
+  t.match(found['dns.upstream_servers[3]'], /gateway: the router would forward to itself/);
+  t.match(found['dns.upstream_servers[4]'], /not an upstream server/);
+  t.notOk('dns.upstream_servers[5]' in found, 'a gateway on another port is a local resolver, allowed');
+  t.match(found['dns.cache_size'], /out of range 1-1000000/);
+  t.notOk('dns.rate_limit_qps' in found, '0 means the default');
+  t.match(found['dns.upstream_timeout_ms'], /out of range 100-10000/);
+  t.match(found['dns.local_ttl_seconds'], /out of range 1-86400/);
+  config.dns.upstreamServers = Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 1}`);
+  t.match(fields(config)['dns.upstream_servers'], /at most 8/);
+  t.end();
+});
+
+void t.test('names DNS could not answer unambiguously', (t) => {
+  const config = labConfig();
+  const [a, b] = config.networks;
+  if (a === undefined || b === undefined) throw new Error('lab networks');
+  b.domain = 'A.lab.internal';
+  b.hosts.push(create(HostSchema, { id: 'h-b', mac: '02:00:00:00:0b:01', ip: '10.2.0.20', hostname: 'VM1' }));
+  a.hosts.push(
+    create(HostSchema, { id: 'h-r', mac: '02:00:00:00:0a:01', ip: '10.1.0.20', hostname: 'Vrouter-Lab' }),
+  );
+  a.domain = '1.10.in-addr.arpa';
+  const found = fields(config);
+  t.match(found['networks[0].domain'], /reverse-lookup domain/);
+  t.match(found['networks[0].hosts[2].hostname'], /router's own name/);
+  t.notOk('networks[1].hosts[1].hostname' in found, 'different domains once A is .arpa');
+  a.domain = 'a.lab.internal';
+  t.match(
+    fields(config)['networks[1].hosts[1].hostname'],
+    /"vm1\.a\.lab\.internal" is also networks\[0\]\.hosts\[0\]\.hostname/,
+  );
+  for (const n of config.networks) n.dns = undefined;
+  t.same(fields(config), {}, 'without DNS in use, the names do not matter to it');
+  t.end();
+});
+
+void t.test('upstream addresses as operators write them', (t) => {
+  t.same(parseUpstream('198.51.100.53'), { address: '198.51.100.53', port: 53, family: 4 });
+  t.same(parseUpstream('198.51.100.53:5353'), { address: '198.51.100.53', port: 5353, family: 4 });
+  t.same(parseUpstream('2001:DB8::53'), { address: '2001:db8::53', port: 53, family: 6 });
+  t.same(parseUpstream('[2001:db8:0::53]:5300'), { address: '2001:db8::53', port: 5300, family: 6 });
+  for (const bad of ['', '198.51.100', '198.51.100.53:0', '[2001:db8::53', 'fe80::1%eth0', 'ns.example'])
+    t.equal(parseUpstream(bad), undefined, bad);
+  t.end();
+});
