@@ -211,5 +211,8 @@ t.test('drift found by a step is repaired and published', async (t) => {
 t.test('services publish their own events on Watch', async (t) => {
   const { engine, events } = await setup(t);
   engine.serviceEvent('dhcp', 'warning', 'address 10.1.0.50 declined by 02:00:00:00:00:01');
-  t.match(events.at(-1)?.event, { case: 'serviceEvent', value: { service: 'dhcp', severity: 'warning', message: /declined/ } });
+  t.match(events.at(-1)?.event, {
+    case: 'serviceEvent',
+    value: { service: 'dhcp', severity: 'warning', message: /declined/ },
+  });
 });
