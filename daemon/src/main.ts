@@ -13,6 +13,8 @@ import { gatherFacts } from './reconcile/facts.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
 import { NftablesStep } from './services/ruleset/step.js';
+import { managementApiOf } from './services/firewall/plan.js';
+import { readRuleCounters } from './services/firewall/status.js';
 import { StateStore } from './store/state-store.js';
 
 async function main(): Promise<void> {
@@ -35,10 +37,11 @@ async function main(): Promise<void> {
   const notifier = systemdNotifier();
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
+  const managementApi = managementApiOf(args.listen);
   const engine = new Engine({
     steps: [new InterfacesStep(netlink), new NftablesStep(nft)],
     store: new StateStore(args.stateDir),
-    facts: () => gatherFacts(netlink),
+    facts: async () => ({ ...(await gatherFacts(netlink)), managementApi }),
     nicWaitMs: args.nicWaitSeconds * 1000,
     log,
   });
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
       startedAt,
       driftIntervalSeconds: args.driftIntervalSeconds,
       nicStatuses: (config) => nicStatuses(config, netlink),
+      firewallCounters: () => readRuleCounters(nft),
       log,
     },
     { address: args.listen, tls, controlSocket: args.controlSocket },

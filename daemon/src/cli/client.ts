@@ -25,6 +25,7 @@ import {
   WatchRequestSchema,
 } from '../gen/vrouter/v1/service_pb.js';
 import { grpcDefinition } from '../api/grpc-adapter.js';
+import { ExplainFirewallRequestSchema, type ExplainFirewallResponse } from '../gen/vrouter/v1/firewall_pb.js';
 
 export interface ClientTarget {
   /** Console socket path; used when `server` is not set. */
@@ -77,6 +78,12 @@ export class RouterClient {
 
   checkDrift(): Promise<CheckDriftResponse> {
     return this.unary('checkDrift', create(CheckDriftRequestSchema));
+  }
+
+  explainFirewall(
+    request: MessageInitShape<typeof ExplainFirewallRequestSchema>,
+  ): Promise<ExplainFirewallResponse> {
+    return this.unary('explainFirewall', create(ExplainFirewallRequestSchema, request));
   }
 
   /** Events until the stream is cancelled (`cancel()`) or the server goes away. */

@@ -4,6 +4,7 @@
 import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { validateNics } from '../services/interfaces/validate.js';
 import { validateNetworks } from '../services/networks/validate.js';
+import { validateFirewall } from '../services/firewall/validate.js';
 import { isDnsLabel } from './net.js';
 import { type FieldViolation, Violations } from './violations.js';
 
@@ -13,5 +14,6 @@ export function validateConfig(config: RouterConfig): FieldViolation[] {
     v.add('hostname', `"${config.hostname}" is not a DNS label (letters, digits, -, at most 63)`);
   const nics = validateNics(config, v);
   validateNetworks(config, nics, v);
+  validateFirewall(config, nics, v);
   return v.items;
 }
