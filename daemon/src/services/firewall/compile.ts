@@ -1,10 +1,17 @@
-// Compiles a rule set into what its chain will hold: runs of consecutive custom rules with the same
-// action become one set lookup ("block"), everything else stays one rule each. A block keeps first-
-// match semantics because (1) its rules are consecutive and share the action, so any of them matching
-// gives the same verdict, and (2) their elements never overlap, so the element that matches names the
-// rule that would have matched first; each element carries a counter and its rule's id, which keeps
-// per-rule counters exact. 9999 rules cost a few hundred lookups per new connection instead of 9999
-// rule evaluations, and load as set elements, which the kernel takes far faster than rules.
+// Compiles a rule set into what its chain will hold: custom rules gathered into "blocks", one set
+// lookup each, and everything else one rule each. First-match semantics and per-rule counters stay
+// exact because:
+// - a block's rules share the action and connection states, and its elements (one box per
+//   combination of a rule's addresses and ports) never overlap, so the one element a packet can
+//   match names the rule that decides it; each element carries a counter and its rule's id;
+// - a rule joins a block placed before rules it follows only when it overlaps none of the rules it
+//   moves past (no packet matches both, so their order cannot matter), and never moves past a
+//   system rule or a rule whose match is not a box.
+// A typical set of 9999 rules becomes a few dozen lookups per new connection instead of 9999 rule
+// evaluations, and loads as set elements, which the kernel takes far faster than rules. Blocks whose
+// elements are single values are hash sets; only blocks that need ranges are interval sets, kept to
+// 1024 elements because the kernel's concatenated interval sets (pipapo) slow down to load beyond.
+import { BoxIndex } from './box-index.js';
 import type { ConnState, Interval, ModelRule, ModelRuleSet, Verdict } from './model.js';
 
 /** Dimensions a block's key may have, in key order. */
@@ -12,13 +19,13 @@ export const DIMS = ['protocol', 'source', 'destination', 'sourcePort', 'destina
 export type Dim = (typeof DIMS)[number];
 
 /** Full range of each dimension: what a rule without that condition matches. */
-const FULL: Record<Dim, Interval> = {
-  protocol: [0, 255],
-  source: [0, 0xffffffff],
-  destination: [0, 0xffffffff],
-  sourcePort: [0, 65535],
-  destinationPort: [0, 65535],
-};
+const FULL: readonly Interval[] = [
+  [0, 255],
+  [0, 0xffffffff],
+  [0, 0xffffffff],
+  [0, 65535],
+  [0, 65535],
+];
 
 /** One element: an interval per dimension (all five; dimensions outside the block are FULL). */
 export interface BlockElement {
@@ -33,7 +40,7 @@ export interface Block {
   readonly action: Verdict;
   readonly states: readonly ConnState[] | undefined;
   readonly dims: readonly Dim[];
-  /** Some element is a range: an interval set (rbtree/pipapo) rather than a hash. */
+  /** Some element is a range: an interval set rather than a hash. */
   readonly interval: boolean;
   readonly elements: readonly BlockElement[];
   readonly ruleIds: readonly string[];
@@ -43,131 +50,162 @@ export type ChainItem = { readonly kind: 'rule'; readonly rule: ModelRule } | Bl
 
 /** A rule whose conditions multiply out to more elements than this stays a rule of its own. */
 const MAX_ELEMENTS_PER_RULE = 64;
-/** Interval blocks are checked for overlaps pairwise, so they are kept to this size. */
-const MAX_INTERVAL_ELEMENTS = 512;
+const MAX_INTERVAL_ELEMENTS = 1024;
+/** How many chain items a rule may look back past for a block to join. */
+const LOOK_BACK = 64;
 
 export function compileRuleSet(set: ModelRuleSet): ChainItem[] {
-  const items: ChainItem[] = [];
-  let open: BlockDraft | undefined;
-  const close = () => {
-    if (open !== undefined) items.push(...open.finish());
-    open = undefined;
-  };
+  const chain: (Standalone | BlockDraft)[] = [];
   for (const rule of set.rules) {
     if (rule.disabled) continue;
     const candidate = blockable(rule);
-    if (candidate === undefined) {
-      close();
-      items.push({ kind: 'rule', rule });
-      continue;
-    }
-    if (open?.tryAdd(rule, candidate) !== true) {
-      close();
-      open = new BlockDraft(rule, candidate);
-    }
+    if (candidate === undefined) chain.push(new Standalone(rule));
+    else if (!joinEarlierBlock(chain, rule, candidate)) chain.push(new BlockDraft(rule, candidate));
   }
-  close();
-  return items;
+  return chain.map((item) => item.finish());
+}
+
+/** Looks back for a block the rule may join; false when it must open a block of its own. */
+function joinEarlierBlock(chain: readonly (Standalone | BlockDraft)[], rule: ModelRule, c: Candidate): boolean {
+  for (let i = chain.length - 1; i >= Math.max(0, chain.length - LOOK_BACK); i--) {
+    const item = chain[i];
+    if (item === undefined) break;
+    const overlapping = item.overlaps(c.boxes);
+    if (item instanceof BlockDraft && !overlapping && item.accepts(rule, c)) {
+      item.add(rule, c);
+      return true;
+    }
+    if (overlapping || item.barrier) return false;
+  }
+  return false;
 }
 
 interface Candidate {
   readonly dims: ReadonlySet<Dim>;
-  /** The rule's conditions multiplied out: one box per combination. */
-  readonly boxes: readonly Interval[][];
+  /** The rule's conditions multiplied out: one box of five intervals per combination. */
+  readonly boxes: readonly (readonly Interval[])[];
+  /** Every box is a single value in each of the rule's own dimensions: fits a hash set. */
+  readonly exact: boolean;
+}
+
+/** The lists a rule's match is the product of, per dimension (undefined: no condition). */
+function dimLists(rule: ModelRule): (readonly Interval[] | undefined)[] {
+  const m = rule.match;
+  return [
+    m.protocols?.map((p): Interval => [p, p]),
+    m.sources,
+    m.destinations,
+    m.sourcePorts,
+    m.destinationPorts,
+  ];
 }
 
 /** Custom rules matching only on the five key dimensions (and states) can join a block. */
 function blockable(rule: ModelRule): Candidate | undefined {
   const m = rule.match;
   if (rule.system || m.icmp !== undefined || m.dnat || m.toRouter || m.ipsec) return undefined;
-  const lists: Record<Dim, readonly Interval[] | undefined> = {
-    protocol: m.protocols?.map((p): Interval => [p, p]),
-    source: m.sources,
-    destination: m.destinations,
-    sourcePort: m.sourcePorts,
-    destinationPort: m.destinationPorts,
-  };
-  const dims = new Set(DIMS.filter((d) => lists[d] !== undefined));
+  const lists = dimLists(rule);
+  const dims = new Set(DIMS.filter((_, i) => lists[i] !== undefined));
   if (dims.size === 0) return undefined;
-  let count = 1;
-  for (const d of dims) count *= lists[d]?.length ?? 1;
-  if (count > MAX_ELEMENTS_PER_RULE) return undefined;
+  if (lists.reduce((n, list) => n * (list?.length ?? 1), 1) > MAX_ELEMENTS_PER_RULE) return undefined;
   let boxes: Interval[][] = [[]];
-  for (const d of DIMS) {
-    const values = lists[d] ?? [FULL[d]];
+  lists.forEach((list, i) => {
+    const values = list ?? [FULL[i] ?? [0, 0]];
     boxes = boxes.flatMap((box) => values.map((value) => [...box, value]));
+  });
+  const exact = lists.every((list) => list === undefined || list.every(([from, to]) => from === to));
+  return { dims, boxes, exact };
+}
+
+/** A rule of its own in the chain: what it matches is approximated by the product of its lists. */
+class Standalone {
+  private readonly lists: readonly (readonly Interval[])[];
+  /** System rules and rules beyond boxes are never moved past. */
+  readonly barrier: boolean;
+
+  constructor(private readonly rule: ModelRule) {
+    this.lists = dimLists(rule).map((list, i) => list ?? [FULL[i] ?? [0, 0]]);
+    this.barrier = rule.system;
   }
-  return { dims, boxes };
+
+  /** Whether a packet could match both: every dimension of some box meets the rule's list. */
+  overlaps(boxes: readonly (readonly Interval[])[]): boolean {
+    return boxes.some((box) =>
+      box.every((x, i) => this.lists[i]?.some((y) => x[0] <= y[1] && y[0] <= x[1]) === true),
+    );
+  }
+
+  finish(): ChainItem {
+    return { kind: 'rule', rule: this.rule };
+  }
 }
 
 class BlockDraft {
+  readonly barrier = false;
   private readonly dims: Set<Dim>;
   private readonly elements: BlockElement[] = [];
   private readonly rules: ModelRule[] = [];
-  /** Exact keys while no element is a range: overlap is then equality. */
-  private readonly exactKeys = new Set<string>();
-  private interval = false;
+  private readonly index = new BoxIndex();
+  private readonly first: ModelRule;
+  private readonly exact: boolean;
 
   constructor(first: ModelRule, candidate: Candidate) {
+    this.first = first;
+    this.exact = candidate.exact;
     this.dims = new Set(candidate.dims);
     this.add(first, candidate);
   }
 
-  /**
-   * Adds the rule when it keeps the block exact: same action and states, the same address and
-   * protocol conditions (a rule without them also matches what the key cannot express, like IPv6),
-   * and no element overlapping an earlier one. Port conditions may differ: a rule without one gets
-   * the full port range, which is exact because blocks with ports always match the protocol.
-   */
-  tryAdd(rule: ModelRule, candidate: Candidate): boolean {
-    const first = this.rules[0];
-    if (first === undefined || rule.action !== first.action) return false;
-    if (!sameStates(rule.match.states, first.match.states)) return false;
-    for (const d of ['protocol', 'source', 'destination'] as const)
-      if (candidate.dims.has(d) !== this.dims.has(d)) return false;
-    const dims = new Set([...this.dims, ...candidate.dims]);
-    // Earlier elements get the full range of a dimension new to the block; so do the new ones.
-    const ranged =
-      this.interval || dims.size !== this.dims.size || candidate.boxes.some((box) => isRangedIn(box, dims));
-    if (ranged && this.elements.length + candidate.boxes.length > MAX_INTERVAL_ELEMENTS) return false;
-    if (ranged) {
-      if (candidate.boxes.some((box) => this.elements.some((e) => overlaps(e.box, box)))) return false;
-    } else if (candidate.boxes.some((box) => this.exactKeys.has(keyOf(box)))) return false;
-    for (const d of dims) this.dims.add(d);
-    this.interval = ranged;
-    this.add(rule, candidate);
-    return true;
+  overlaps(boxes: readonly (readonly Interval[])[]): boolean {
+    return boxes.some((box) => this.index.overlapsAny(box));
   }
 
-  private add(rule: ModelRule, candidate: Candidate): void {
+  /**
+   * Whether the rule may join (its elements overlapping none is checked by the caller): the same
+   * action and states; hash blocks take rules with exactly their dimensions and single values;
+   * interval blocks take ranged rules with the same presence of a protocol condition and of an
+   * address condition (a rule without one also matches IPv6, which an IPv4 key cannot). A dimension
+   * one side lacks gets its full range: exact for addresses because the rule is IPv4-only already,
+   * for ports because blocks with ports always match TCP, UDP or ICMP, whose headers hold them.
+   */
+  accepts(rule: ModelRule, candidate: Candidate): boolean {
+    if (rule.action !== this.first.action || !sameStates(rule.match.states, this.first.match.states)) return false;
+    if (candidate.exact !== this.exact) return false;
+    if (this.exact) return sameDims(candidate.dims, this.dims);
+    if (candidate.dims.has('protocol') !== this.dims.has('protocol')) return false;
+    if (addressed(candidate.dims) !== addressed(this.dims)) return false;
+    return this.index.size + candidate.boxes.length <= MAX_INTERVAL_ELEMENTS;
+  }
+
+  add(rule: ModelRule, candidate: Candidate): void {
     this.rules.push(rule);
+    for (const d of candidate.dims) this.dims.add(d);
+    // A rule's own boxes never overlap: its lists are merged, so any two differ disjointly somewhere.
     for (const box of candidate.boxes) {
       this.elements.push({ box, ruleId: rule.id });
-      this.exactKeys.add(keyOf(box));
+      this.index.add(box);
     }
-    this.interval ||= candidate.boxes.some((box) => isRangedIn(box, this.dims));
   }
 
-  finish(): ChainItem[] {
-    const [first, ...rest] = this.rules;
-    if (first === undefined) return [];
-    if (rest.length === 0) return [{ kind: 'rule', rule: first }];
+  finish(): ChainItem {
+    if (this.rules.length === 1) return { kind: 'rule', rule: this.first };
     const dims = DIMS.filter((d) => this.dims.has(d));
-    const interval = this.interval;
     const code = dims.map((d) => DIM_CODE[d]).join('');
-    return [
-      {
-        kind: 'block',
-        name: `fwb-${first.id}-${code}-${interval ? 'i' : 'h'}`,
-        action: first.action,
-        states: first.match.states,
-        dims,
-        interval,
-        elements: this.elements,
-        ruleIds: this.rules.map((r) => r.id),
-      },
-    ];
+    return {
+      kind: 'block',
+      name: `fwb-${this.first.id}-${code}-${this.exact ? 'h' : 'i'}`,
+      action: this.first.action,
+      states: this.first.match.states,
+      dims,
+      interval: !this.exact,
+      elements: this.elements,
+      ruleIds: this.rules.map((r) => r.id),
+    };
   }
+}
+
+function addressed(dims: ReadonlySet<Dim>): boolean {
+  return dims.has('source') || dims.has('destination');
 }
 
 const DIM_CODE: Record<Dim, string> = {
@@ -178,24 +216,8 @@ const DIM_CODE: Record<Dim, string> = {
   destinationPort: 'D',
 };
 
-function isRange(interval: Interval | undefined): boolean {
-  return interval !== undefined && interval[0] !== interval[1];
-}
-
-/** Some interval of the box within the block's dimensions is a range, not a single value. */
-function isRangedIn(box: readonly Interval[], dims: ReadonlySet<Dim>): boolean {
-  return DIMS.some((d, i) => dims.has(d) && isRange(box[i]));
-}
-
-function overlaps(a: readonly Interval[], b: readonly Interval[]): boolean {
-  return a.every((x, i) => {
-    const y = b[i];
-    return y !== undefined && x[0] <= y[1] && y[0] <= x[1];
-  });
-}
-
-function keyOf(box: readonly Interval[]): string {
-  return box.map((i) => `${i[0]}-${i[1]}`).join(',');
+function sameDims(a: ReadonlySet<Dim>, b: ReadonlySet<Dim>): boolean {
+  return a.size === b.size && [...a].every((d) => b.has(d));
 }
 
 function sameStates(a: readonly ConnState[] | undefined, b: readonly ConnState[] | undefined): boolean {
