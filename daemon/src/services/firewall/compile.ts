@@ -66,7 +66,11 @@ export function compileRuleSet(set: ModelRuleSet): ChainItem[] {
 }
 
 /** Looks back for a block the rule may join; false when it must open a block of its own. */
-function joinEarlierBlock(chain: readonly (Standalone | BlockDraft)[], rule: ModelRule, c: Candidate): boolean {
+function joinEarlierBlock(
+  chain: readonly (Standalone | BlockDraft)[],
+  rule: ModelRule,
+  c: Candidate,
+): boolean {
   for (let i = chain.length - 1; i >= Math.max(0, chain.length - LOOK_BACK); i--) {
     const item = chain[i];
     if (item === undefined) break;
@@ -169,7 +173,8 @@ class BlockDraft {
    * for ports because blocks with ports always match TCP, UDP or ICMP, whose headers hold them.
    */
   accepts(rule: ModelRule, candidate: Candidate): boolean {
-    if (rule.action !== this.first.action || !sameStates(rule.match.states, this.first.match.states)) return false;
+    if (rule.action !== this.first.action || !sameStates(rule.match.states, this.first.match.states))
+      return false;
     if (candidate.exact !== this.exact) return false;
     if (this.exact) return sameDims(candidate.dims, this.dims);
     if (candidate.dims.has('protocol') !== this.dims.has('protocol')) return false;
