@@ -163,15 +163,16 @@ t.test('the compiled chain decides like the rule model, rule for rule', async ()
   );
 });
 
-t.test('consecutive exact rules become one hash set, ranges an interval set', async (t) => {
-  const rules = Array.from({ length: 6 }, (_, i) =>
+t.test('single values and same-length CIDRs become hash sets, ranges an interval set', async (t) => {
+  const sources = ['198.51.100.0', '198.51.100.1', '198.51.100.2', '198.51.103.0/24', '198.51.104.0/24'];
+  const rules = [...sources, '198.51.105.1-198.51.105.5', '198.51.106.1-198.51.106.9'].map((source, i) =>
     customRule(
       create(FirewallRuleSchema, {
         id: `a${i}`,
         priority: 1001 + i,
         action: FirewallAction.ACCEPT,
         protocol: FirewallProtocol.TCP,
-        sourceAddresses: [i < 3 ? `198.51.100.${i}` : `198.51.10${i}.0/24`],
+        sourceAddresses: [source],
         destinationPorts: [{ start: 443 }],
       }),
     ),
@@ -182,8 +183,9 @@ t.test('consecutive exact rules become one hash set, ranges an interval set', as
       item.kind === 'block' ? [item.name, item.ruleIds.length, item.interval] : item.rule.id,
     ),
     [
-      ['fwb-a0-psD-h', 3, false],
-      ['fwb-a3-psD-i', 3, true],
+      ['fwb-a0-ps32D-h', 3, false],
+      ['fwb-a3-ps24D-h', 2, false],
+      ['fwb-a5-psD-i', 2, true],
     ],
   );
 });

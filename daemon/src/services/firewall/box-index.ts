@@ -26,50 +26,80 @@ export function boxesOverlap(a: readonly Interval[], b: readonly Interval[]): bo
   return true;
 }
 
+type Box = readonly Interval[];
+
+/** Values are unsigned 32-bit at most, so an unsigned shift is the bucket. */
+function bucketOf(value: number, shift: number): number {
+  return value >>> shift;
+}
+
 export class BoxIndex {
-  private readonly buckets = INDEXED.map(() => new Map<number, (readonly Interval[])[]>());
-  private readonly wide = INDEXED.map((): (readonly Interval[])[] => []);
-  private readonly all: (readonly Interval[])[] = [];
+  private readonly buckets: Map<number, Box[]>[] = INDEXED.map(() => new Map<number, Box[]>());
+  private readonly wide: Box[][] = INDEXED.map((): Box[] => []);
+  private readonly all: Box[] = [];
+  /** Protocols (dimension 0) of the boxes: a box of another protocol overlaps none, at once. */
+  private readonly protocols = new Set<number>();
+  private anyProtocol = false;
 
   get size(): number {
     return this.all.length;
   }
 
-  add(box: readonly Interval[]): void {
+  add(box: Box): void {
     this.all.push(box);
-    INDEXED.forEach(({ dim, shift }, k) => {
+    const [pFrom, pTo] = box[0] ?? [0, 255];
+    if (pFrom === pTo) this.protocols.add(pFrom);
+    else this.anyProtocol = true;
+    for (let k = 0; k < INDEXED.length; k++) {
+      const { dim, shift } = INDEXED[k] ?? INDEXED[0];
       const [from, to] = box[dim] ?? [0, 0];
-      const first = Math.floor(from / 2 ** shift);
-      const last = Math.floor(to / 2 ** shift);
-      if (last - first >= NARROW) return void this.wide[k]?.push(box);
+      const first = bucketOf(from, shift);
+      const last = bucketOf(to, shift);
+      if (last - first >= NARROW) {
+        this.wide[k]?.push(box);
+        continue;
+      }
       const map = this.buckets[k];
+      if (map === undefined) continue;
       for (let b = first; b <= last; b++) {
-        const list = map?.get(b);
-        if (list === undefined) map?.set(b, [box]);
+        const list = map.get(b);
+        if (list === undefined) map.set(b, [box]);
         else list.push(box);
       }
-    });
+    }
   }
 
-  overlapsAny(box: readonly Interval[]): boolean {
+  overlapsAny(box: Box): boolean {
+    const [pFrom, pTo] = box[0] ?? [0, 255];
+    if (pFrom === pTo && !this.anyProtocol && !this.protocols.has(pFrom)) return false;
+    // Query the dimension where the fewest boxes can be candidates.
     let best = -1;
     let bestCost = this.all.length;
-    INDEXED.forEach(({ dim, shift }, k) => {
+    for (let k = 0; k < INDEXED.length; k++) {
+      const { dim, shift } = INDEXED[k] ?? INDEXED[0];
       const [from, to] = box[dim] ?? [0, 0];
-      const span = Math.floor(to / 2 ** shift) - Math.floor(from / 2 ** shift) + 1;
-      const cost = (this.wide[k]?.length ?? 0) + Math.min(span, QUERY_BUCKETS);
+      const span = bucketOf(to, shift) - bucketOf(from, shift) + 1;
+      const cost = (this.wide[k]?.length ?? 0) + span;
       if (span <= QUERY_BUCKETS && cost < bestCost) {
         best = k;
         bestCost = cost;
       }
-    });
+    }
     const spec = INDEXED[best];
-    if (spec === undefined) return this.all.some((other) => boxesOverlap(other, box));
-    if (this.wide[best]?.some((other) => boxesOverlap(other, box)) === true) return true;
-    const [from, to] = box[spec.dim] ?? [0, 0];
+    if (spec === undefined) return anyOverlaps(this.all, box);
+    if (anyOverlaps(this.wide[best] ?? [], box)) return true;
     const map = this.buckets[best];
-    for (let b = Math.floor(from / 2 ** spec.shift); b <= Math.floor(to / 2 ** spec.shift); b++)
-      if (map?.get(b)?.some((other) => boxesOverlap(other, box)) === true) return true;
+    const [from, to] = box[spec.dim] ?? [0, 0];
+    const last = bucketOf(to, spec.shift);
+    for (let b = bucketOf(from, spec.shift); b <= last; b++) {
+      const list = map?.get(b);
+      if (list !== undefined && anyOverlaps(list, box)) return true;
+    }
     return false;
   }
+}
+
+function anyOverlaps(list: readonly Box[], box: Box): boolean {
+  for (const other of list) if (boxesOverlap(other, box)) return true;
+  return false;
 }

@@ -9,9 +9,12 @@
 //   system rule or a rule whose match is not a box.
 // A typical set of 9999 rules becomes a few dozen lookups per new connection instead of 9999 rule
 // evaluations, and loads as set elements, which the kernel takes far faster than rules. Blocks whose
-// elements are single values are hash sets; only blocks that need ranges are interval sets, kept to
-// 1024 elements because the kernel's concatenated interval sets (pipapo) slow down to load beyond.
+// elements are single values, or CIDRs of one prefix length matched through a mask (`ip saddr &
+// 255.255.255.0`, as in tuple space search), are hash sets; only blocks that need ranges are
+// interval sets, kept to 1024 elements because the kernel's concatenated interval sets (pipapo) slow
+// down to load beyond.
 import { BoxIndex } from './box-index.js';
+import { prefixLength } from './intervals.js';
 import type { ConnState, Interval, ModelRule, ModelRuleSet, Verdict } from './model.js';
 
 /** Dimensions a block's key may have, in key order. */
@@ -42,6 +45,8 @@ export interface Block {
   readonly dims: readonly Dim[];
   /** Some element is a range: an interval set rather than a hash. */
   readonly interval: boolean;
+  /** Prefix lengths (< 32) the key masks addresses to, in a hash block of CIDRs. */
+  readonly masks: { readonly source?: number; readonly destination?: number };
   readonly elements: readonly BlockElement[];
   readonly ruleIds: readonly string[];
 }
@@ -88,8 +93,11 @@ interface Candidate {
   readonly dims: ReadonlySet<Dim>;
   /** The rule's conditions multiplied out: one box of five intervals per combination. */
   readonly boxes: readonly (readonly Interval[])[];
-  /** Every box is a single value in each of the rule's own dimensions: fits a hash set. */
-  readonly exact: boolean;
+  /**
+   * Set when the rule fits a hash set: single values, and addresses all CIDRs of one length per
+   * dimension. Rules join a hash block only with the same signature, e.g. `p s24 D`.
+   */
+  readonly hash: { readonly signature: string; readonly masks: Block['masks'] } | undefined;
 }
 
 /** The lists a rule's match is the product of, per dimension (undefined: no condition). */
@@ -117,8 +125,28 @@ function blockable(rule: ModelRule): Candidate | undefined {
     const values = list ?? [FULL[i] ?? [0, 0]];
     boxes = boxes.flatMap((box) => values.map((value) => [...box, value]));
   });
-  const exact = lists.every((list) => list === undefined || list.every(([from, to]) => from === to));
-  return { dims, boxes, exact };
+  return { dims, boxes, hash: hashSignature(lists) };
+}
+
+function hashSignature(lists: readonly (readonly Interval[] | undefined)[]): Candidate['hash'] {
+  const masks: { source?: number; destination?: number } = {};
+  let signature = '';
+  for (let i = 0; i < DIMS.length; i++) {
+    const dim = DIMS[i] ?? 'protocol';
+    const list = lists[i];
+    if (list === undefined) continue;
+    if (dim === 'source' || dim === 'destination') {
+      const lengths = new Set(list.map(prefixLength));
+      const [length] = lengths;
+      if (lengths.size !== 1 || length === undefined) return undefined;
+      if (length < 32) masks[dim] = length;
+      signature += `${DIM_CODE[dim]}${length}`;
+    } else {
+      if (list.some(([from, to]) => from !== to)) return undefined;
+      signature += DIM_CODE[dim];
+    }
+  }
+  return { signature, masks };
 }
 
 /** A rule of its own in the chain: what it matches is approximated by the product of its lists. */
@@ -151,11 +179,11 @@ class BlockDraft {
   private readonly rules: ModelRule[] = [];
   private readonly index = new BoxIndex();
   private readonly first: ModelRule;
-  private readonly exact: boolean;
+  private readonly hash: Candidate['hash'];
 
   constructor(first: ModelRule, candidate: Candidate) {
     this.first = first;
-    this.exact = candidate.exact;
+    this.hash = candidate.hash;
     this.dims = new Set(candidate.dims);
     this.add(first, candidate);
   }
@@ -166,8 +194,8 @@ class BlockDraft {
 
   /**
    * Whether the rule may join (its elements overlapping none is checked by the caller): the same
-   * action and states; hash blocks take rules with exactly their dimensions and single values;
-   * interval blocks take ranged rules with the same presence of a protocol condition and of an
+   * action and states; hash blocks take rules of exactly their signature (dimensions, prefix
+   * lengths); interval blocks take ranged rules with the same presence of a protocol condition and of an
    * address condition (a rule without one also matches IPv6, which an IPv4 key cannot). A dimension
    * one side lacks gets its full range: exact for addresses because the rule is IPv4-only already,
    * for ports because blocks with ports always match TCP, UDP or ICMP, whose headers hold them.
@@ -175,8 +203,8 @@ class BlockDraft {
   accepts(rule: ModelRule, candidate: Candidate): boolean {
     if (rule.action !== this.first.action || !sameStates(rule.match.states, this.first.match.states))
       return false;
-    if (candidate.exact !== this.exact) return false;
-    if (this.exact) return sameDims(candidate.dims, this.dims);
+    if ((candidate.hash === undefined) !== (this.hash === undefined)) return false;
+    if (this.hash !== undefined) return candidate.hash?.signature === this.hash.signature;
     if (candidate.dims.has('protocol') !== this.dims.has('protocol')) return false;
     if (addressed(candidate.dims) !== addressed(this.dims)) return false;
     return this.index.size + candidate.boxes.length <= MAX_INTERVAL_ELEMENTS;
@@ -195,14 +223,15 @@ class BlockDraft {
   finish(): ChainItem {
     if (this.rules.length === 1) return { kind: 'rule', rule: this.first };
     const dims = DIMS.filter((d) => this.dims.has(d));
-    const code = dims.map((d) => DIM_CODE[d]).join('');
+    const code = this.hash?.signature ?? dims.map((d) => DIM_CODE[d]).join('');
     return {
       kind: 'block',
-      name: `fwb-${this.first.id}-${code}-${this.exact ? 'h' : 'i'}`,
+      name: `fwb-${this.first.id}-${code}-${this.hash === undefined ? 'i' : 'h'}`,
       action: this.first.action,
       states: this.first.match.states,
       dims,
-      interval: !this.exact,
+      interval: this.hash === undefined,
+      masks: this.hash?.masks ?? {},
       elements: this.elements,
       ruleIds: this.rules.map((r) => r.id),
     };
@@ -220,10 +249,6 @@ const DIM_CODE: Record<Dim, string> = {
   sourcePort: 'S',
   destinationPort: 'D',
 };
-
-function sameDims(a: ReadonlySet<Dim>, b: ReadonlySet<Dim>): boolean {
-  return a.size === b.size && [...a].every((d) => b.has(d));
-}
 
 function sameStates(a: readonly ConnState[] | undefined, b: readonly ConnState[] | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;

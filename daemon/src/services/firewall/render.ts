@@ -13,6 +13,7 @@ import type { NftRule, NftSet } from '../../nft/model.js';
 import type { InterfacePlan } from '../interfaces/plan.js';
 import { FILTER_TABLE, type RulesetInputs } from '../ruleset/render.js';
 import { type Block, DIMS, type Dim, compileRuleSet } from './compile.js';
+import { formatIpv4, maskOf } from '../../config/net.js';
 import { addressJson, portJson } from './intervals.js';
 import type { Interval, ModelRule, RuleMatch, Verdict } from './model.js';
 
@@ -78,7 +79,10 @@ function standaloneRule(rule: ModelRule): NftRule {
 }
 
 function blockRule(block: Block): NftRule {
-  const keys = block.dims.map(dimExpr);
+  const keys = block.dims.map((d) => {
+    const length = d === 'source' || d === 'destination' ? block.masks[d] : undefined;
+    return length === undefined ? dimExpr(d) : { '&': [dimExpr(d), formatIpv4(maskOf(length))] };
+  });
   const key = keys.length === 1 ? keys[0] : { concat: keys };
   return {
     expr: [
@@ -98,7 +102,7 @@ function blockSet(block: Block): NftSet {
     ...(block.interval && { flags: ['interval'] as const }),
     counter: true,
     elements: block.elements.map((e) => {
-      const values = block.dims.map((d) => dimValue(d, e.box[DIMS.indexOf(d)] ?? [0, 0]));
+      const values = block.dims.map((d) => dimValue(block, d, e.box[DIMS.indexOf(d)] ?? [0, 0]));
       return {
         key: { elem: { val: values.length === 1 ? values[0] : { concat: values }, comment: e.ruleId } },
       };
@@ -129,9 +133,11 @@ function dimExpr(d: Dim): unknown {
   }
 }
 
-function dimValue(d: Dim, interval: Interval): unknown {
+function dimValue(block: Block, d: Dim, interval: Interval): unknown {
   if (d === 'protocol') return interval[0];
-  return d === 'source' || d === 'destination' ? addressJson(interval) : portJson(interval);
+  if (d === 'sourcePort' || d === 'destinationPort') return portJson(interval);
+  // A masked hash key holds the network address; an interval key the address, prefix or range.
+  return block.masks[d] === undefined ? addressJson(interval) : formatIpv4(interval[0]);
 }
 
 function matchExprs(m: RuleMatch): unknown[] {
