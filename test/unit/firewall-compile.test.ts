@@ -56,7 +56,12 @@ const rule = (i: number) =>
       states: fc.oneof(
         fc.constant<ConnectionState[]>([]),
         fc.constant([ConnectionState.NEW]),
-        fc.subarray<ConnectionState>([1, 2, 3, 4]),
+        fc.subarray([
+          ConnectionState.NEW,
+          ConnectionState.ESTABLISHED,
+          ConnectionState.RELATED,
+          ConnectionState.INVALID,
+        ]),
       ),
       icmpType: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
       disabled: fc.boolean().map((b) => b && i % 7 === 0),
