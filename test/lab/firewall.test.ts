@@ -237,7 +237,7 @@ t.test("the router's own input: the management API only on the management NIC", 
 
 t.test('refusals name the field and change nothing', async (t) => {
   const { generation } = await client.getConfig();
-  const nftBefore = (await inNamespace(topology.router, 'nft', ['-t', 'list', 'table', 'inet', 'vrouter']))
+  const nftBefore = (await inNamespace(topology.router, 'nft', ['-s', '-t', 'list', 'table', 'inet', 'vrouter']))
     .stdout;
   const refused = async (
     label: string,
@@ -290,7 +290,7 @@ t.test('refusals name the field and change nothing', async (t) => {
     'operations[0].put_firewall_rule_set.rules[9999]',
   );
   t.equal((await client.getConfig()).generation, generation, 'the generation did not move');
-  const nftAfter = (await inNamespace(topology.router, 'nft', ['-t', 'list', 'table', 'inet', 'vrouter']))
+  const nftAfter = (await inNamespace(topology.router, 'nft', ['-s', '-t', 'list', 'table', 'inet', 'vrouter']))
     .stdout;
   t.equal(nftAfter, nftBefore, 'the kernel holds the same firewall');
 
