@@ -56,37 +56,65 @@ export type ChainItem = { readonly kind: 'rule'; readonly rule: ModelRule } | Bl
 /** A rule whose conditions multiply out to more elements than this stays a rule of its own. */
 const MAX_ELEMENTS_PER_RULE = 64;
 const MAX_INTERVAL_ELEMENTS = 1024;
-/** How many chain items a rule may look back past for a block to join. */
-const LOOK_BACK = 64;
 
 export function compileRuleSet(set: ModelRuleSet): ChainItem[] {
-  const chain: (Standalone | BlockDraft)[] = [];
+  const chain: (ChainItem | BlockDraft)[] = [];
+  /** Every box placed so far, tagged with its chain position. */
+  const placed = new BoxIndex();
+  /** Blocks by class (what may join them), in chain order. */
+  const blocks = new Map<string, BlockDraft[]>();
+  /** The last rule nothing may move past: a system rule, or one whose match is not boxes. */
+  let barrier = -1;
+
   for (const rule of set.rules) {
     if (rule.disabled) continue;
     const candidate = blockable(rule);
-    if (candidate === undefined) chain.push(new Standalone(rule));
-    else if (!joinEarlierBlock(chain, rule, candidate)) chain.push(new BlockDraft(rule, candidate));
+    if (candidate === undefined) {
+      const boxes = rule.system ? undefined : productBoxes(dimLists(rule));
+      if (boxes === undefined) barrier = chain.length;
+      else for (const box of boxes) placed.add(box, chain.length);
+      chain.push({ kind: 'rule', rule });
+      continue;
+    }
+    // The rule may join a block placed after everything it overlaps (no packet matches both, so
+    // moving it before them changes nothing) and after the last barrier.
+    let floor = barrier;
+    for (const box of candidate.boxes) floor = Math.max(floor, placed.highestOverlapping(box));
+    const key = classOf(rule, candidate);
+    const ofClass = blocks.get(key) ?? [];
+    let target: BlockDraft | undefined;
+    for (let i = ofClass.length - 1; i >= 0; i--) {
+      const block = ofClass[i];
+      if (block === undefined || block.position <= floor) break;
+      if (block.fits(candidate)) {
+        target = block;
+        break;
+      }
+    }
+    if (target === undefined) {
+      target = new BlockDraft(chain.length, rule, candidate);
+      chain.push(target);
+      blocks.set(key, [...ofClass, target]);
+    } else target.add(rule, candidate);
+    for (const box of candidate.boxes) placed.add(box, target.position);
   }
-  return chain.map((item) => item.finish());
+  return chain.map((item) => (item instanceof BlockDraft ? item.finish() : item));
 }
 
-/** Looks back for a block the rule may join; false when it must open a block of its own. */
-function joinEarlierBlock(
-  chain: readonly (Standalone | BlockDraft)[],
-  rule: ModelRule,
-  c: Candidate,
-): boolean {
-  for (let i = chain.length - 1; i >= Math.max(0, chain.length - LOOK_BACK); i--) {
-    const item = chain[i];
-    if (item === undefined) break;
-    const overlapping = item.overlaps(c.boxes);
-    if (item instanceof BlockDraft && !overlapping && item.accepts(rule, c)) {
-      item.add(rule, c);
-      return true;
-    }
-    if (overlapping || item.barrier) return false;
-  }
-  return false;
+/**
+ * Rules of one class may share a block: the same action and states; for hash blocks the same
+ * signature (dimensions, prefix lengths); for interval blocks the same presence of a protocol
+ * condition and of an address condition (a rule without one also matches IPv6, which an IPv4 key
+ * cannot). A dimension one side lacks gets its full range: exact for addresses because the rule is
+ * IPv4-only already, for ports because blocks with ports always match TCP, UDP or ICMP, whose
+ * headers hold them.
+ */
+function classOf(rule: ModelRule, candidate: Candidate): string {
+  const states = rule.match.states === undefined ? '*' : [...rule.match.states].sort().join(',');
+  const shape =
+    candidate.hash?.signature ??
+    `ranged:${candidate.dims.has('protocol') ? 'p' : ''}${candidate.dims.has('source') || candidate.dims.has('destination') ? 'a' : ''}`;
+  return `${rule.action}|${states}|${shape}`;
 }
 
 interface Candidate {
@@ -119,13 +147,20 @@ function blockable(rule: ModelRule): Candidate | undefined {
   const lists = dimLists(rule);
   const dims = new Set(DIMS.filter((_, i) => lists[i] !== undefined));
   if (dims.size === 0) return undefined;
+  const boxes = productBoxes(lists);
+  if (boxes === undefined) return undefined;
+  return { dims, boxes, hash: hashSignature(lists) };
+}
+
+/** The match multiplied out, one box per combination; undefined when that is too many. */
+function productBoxes(lists: readonly (readonly Interval[] | undefined)[]): Interval[][] | undefined {
   if (lists.reduce((n, list) => n * (list?.length ?? 1), 1) > MAX_ELEMENTS_PER_RULE) return undefined;
   let boxes: Interval[][] = [[]];
   lists.forEach((list, i) => {
     const values = list ?? [FULL[i] ?? [0, 0]];
     boxes = boxes.flatMap((box) => values.map((value) => [...box, value]));
   });
-  return { dims, boxes, hash: hashSignature(lists) };
+  return boxes;
 }
 
 function hashSignature(lists: readonly (readonly Interval[] | undefined)[]): Candidate['hash'] {
@@ -149,75 +184,34 @@ function hashSignature(lists: readonly (readonly Interval[] | undefined)[]): Can
   return { signature, masks };
 }
 
-/** A rule of its own in the chain: what it matches is approximated by the product of its lists. */
-class Standalone {
-  private readonly lists: readonly (readonly Interval[])[];
-  /** System rules and rules beyond boxes are never moved past. */
-  readonly barrier: boolean;
-
-  constructor(private readonly rule: ModelRule) {
-    this.lists = dimLists(rule).map((list, i) => list ?? [FULL[i] ?? [0, 0]]);
-    this.barrier = rule.system;
-  }
-
-  /** Whether a packet could match both: every dimension of some box meets the rule's list. */
-  overlaps(boxes: readonly (readonly Interval[])[]): boolean {
-    return boxes.some((box) =>
-      box.every((x, i) => this.lists[i]?.some((y) => x[0] <= y[1] && y[0] <= x[1]) === true),
-    );
-  }
-
-  finish(): ChainItem {
-    return { kind: 'rule', rule: this.rule };
-  }
-}
-
 class BlockDraft {
-  readonly barrier = false;
   private readonly dims: Set<Dim>;
   private readonly elements: BlockElement[] = [];
   private readonly rules: ModelRule[] = [];
-  private readonly index = new BoxIndex();
   private readonly first: ModelRule;
   private readonly hash: Candidate['hash'];
 
-  constructor(first: ModelRule, candidate: Candidate) {
+  constructor(
+    readonly position: number,
+    first: ModelRule,
+    candidate: Candidate,
+  ) {
     this.first = first;
     this.hash = candidate.hash;
     this.dims = new Set(candidate.dims);
     this.add(first, candidate);
   }
 
-  overlaps(boxes: readonly (readonly Interval[])[]): boolean {
-    return boxes.some((box) => this.index.overlapsAny(box));
-  }
-
-  /**
-   * Whether the rule may join (its elements overlapping none is checked by the caller): the same
-   * action and states; hash blocks take rules of exactly their signature (dimensions, prefix
-   * lengths); interval blocks take ranged rules with the same presence of a protocol condition and of an
-   * address condition (a rule without one also matches IPv6, which an IPv4 key cannot). A dimension
-   * one side lacks gets its full range: exact for addresses because the rule is IPv4-only already,
-   * for ports because blocks with ports always match TCP, UDP or ICMP, whose headers hold them.
-   */
-  accepts(rule: ModelRule, candidate: Candidate): boolean {
-    if (rule.action !== this.first.action || !sameStates(rule.match.states, this.first.match.states))
-      return false;
-    if ((candidate.hash === undefined) !== (this.hash === undefined)) return false;
-    if (this.hash !== undefined) return candidate.hash?.signature === this.hash.signature;
-    if (candidate.dims.has('protocol') !== this.dims.has('protocol')) return false;
-    if (addressed(candidate.dims) !== addressed(this.dims)) return false;
-    return this.index.size + candidate.boxes.length <= MAX_INTERVAL_ELEMENTS;
+  /** Room for the rule: hash sets take any number, interval sets up to MAX_INTERVAL_ELEMENTS. */
+  fits(candidate: Candidate): boolean {
+    return this.hash !== undefined || this.elements.length + candidate.boxes.length <= MAX_INTERVAL_ELEMENTS;
   }
 
   add(rule: ModelRule, candidate: Candidate): void {
     this.rules.push(rule);
     for (const d of candidate.dims) this.dims.add(d);
     // A rule's own boxes never overlap: its lists are merged, so any two differ disjointly somewhere.
-    for (const box of candidate.boxes) {
-      this.elements.push({ box, ruleId: rule.id });
-      this.index.add(box);
-    }
+    for (const box of candidate.boxes) this.elements.push({ box, ruleId: rule.id });
   }
 
   finish(): ChainItem {
@@ -238,10 +232,6 @@ class BlockDraft {
   }
 }
 
-function addressed(dims: ReadonlySet<Dim>): boolean {
-  return dims.has('source') || dims.has('destination');
-}
-
 const DIM_CODE: Record<Dim, string> = {
   protocol: 'p',
   source: 's',
@@ -249,8 +239,3 @@ const DIM_CODE: Record<Dim, string> = {
   sourcePort: 'S',
   destinationPort: 'D',
 };
-
-function sameStates(a: readonly ConnState[] | undefined, b: readonly ConnState[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
-}
