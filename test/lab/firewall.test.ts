@@ -237,8 +237,9 @@ t.test("the router's own input: the management API only on the management NIC", 
 
 t.test('refusals name the field and change nothing', async (t) => {
   const { generation } = await client.getConfig();
-  const nftBefore = (await inNamespace(topology.router, 'nft', ['-s', '-t', 'list', 'table', 'inet', 'vrouter']))
-    .stdout;
+  const nftBefore = (
+    await inNamespace(topology.router, 'nft', ['-s', '-t', 'list', 'table', 'inet', 'vrouter'])
+  ).stdout;
   const refused = async (
     label: string,
     operations: MessageInitShape<typeof PatchRequestSchema>['operations'],
@@ -290,8 +291,9 @@ t.test('refusals name the field and change nothing', async (t) => {
     'operations[0].put_firewall_rule_set.rules[9999]',
   );
   t.equal((await client.getConfig()).generation, generation, 'the generation did not move');
-  const nftAfter = (await inNamespace(topology.router, 'nft', ['-s', '-t', 'list', 'table', 'inet', 'vrouter']))
-    .stdout;
+  const nftAfter = (
+    await inNamespace(topology.router, 'nft', ['-s', '-t', 'list', 'table', 'inet', 'vrouter'])
+  ).stdout;
   t.equal(nftAfter, nftBefore, 'the kernel holds the same firewall');
 
   await patch([
