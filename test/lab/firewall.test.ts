@@ -283,7 +283,8 @@ t.test('refusals name the field and change nothing', async (t) => {
     priority: 1001 + (i % 1999),
     action: FirewallAction.ACCEPT,
     protocol: FirewallProtocol.TCP,
-    destinationPorts: [{ start: 1 + i }],
+    // Every third rule has a port range, so interval sets are loaded (and checked for drift) too.
+    destinationPorts: [{ start: 1 + i, end: i % 3 === 0 ? 2 + i : 0 }],
   }));
   await refused(
     'a 10000th rule',
@@ -309,6 +310,18 @@ t.test('refusals name the field and change nothing', async (t) => {
     'the 10000th rule put alone',
     [{ operation: { case: 'putFirewallRule', value: { ruleSetId: 'many', rule: full[9999] } } }],
     'operations[0].put_firewall_rule.rule',
+  );
+  const listing = (
+    await inNamespace(topology.router, 'nft', ['-t', 'list', 'chain', 'inet', 'vrouter', 'fws-many'])
+  ).stdout;
+  const rules = listing.split('\n').filter((line) => line.includes('comment "fwrule:')).length;
+  t.ok(rules > 0 && rules < 100, `the 9999 rules load as ${rules} set lookups and rules`);
+  const sets = (await inNamespace(topology.router, 'nft', ['-t', 'list', 'sets', 'inet'])).stdout;
+  t.match(sets, /set fwb-many-\S+-h \{/, 'hash sets for single ports');
+  t.match(
+    sets,
+    /set fwb-many-\S+-i \{\s+type inet_proto \. inet_service\s+flags interval/,
+    'interval sets for ranges',
   );
   const drift = await client.checkDrift();
   t.same(drift.repaired, [], 'no drift reported with a set of 9999 rules loaded');

@@ -164,6 +164,7 @@ t.test('attachments: inbound is always the NIC own set, outbound a set of the ma
 
 t.test('Patch: a rule goes into an unlisted inbound set; inbound sets and system rules stay', async (t) => {
   const start = labConfig();
+  delete start.firewall;
   const put = applyPatch(start, [
     {
       $typeName: 'vrouter.v1.PatchOperation',
@@ -368,6 +369,7 @@ t.test('explain names the deciding rule and why, per NIC role', async (t) => {
 
 t.test('without a management NIC the API rule is on every NIC', async (t) => {
   const config = labConfig();
+  delete config.firewall;
   config.nics = config.nics.filter((n) => n.id !== 'mgmt0');
   const firewall = planFirewall(config, planInterfaces(config, LINKS), managementApiOf('0.0.0.0:7800'));
   t.same(
