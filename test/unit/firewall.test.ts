@@ -395,7 +395,7 @@ t.test('per-rule counters sum a rule of its own and its elements in block sets',
         expr: [{ counter: { packets: 3, bytes: 180 } }, { return: null }],
       },
     },
-    { rule: { comment: 'fwrule:a+2', expr: [{ match: {} }, { return: null }] } },
+    { rule: { comment: 'fwblock:fwb-a-ps32D-h', expr: [{ match: {} }, { return: null }] } },
     {
       set: {
         name: 'fwb-a-ps32D-h',
@@ -435,4 +435,54 @@ t.test('address specs: parsing agrees with ipaddr.js, intervals are exact', asyn
       );
     }),
   );
+});
+
+t.test('a Patch adding a rule that joins a block sends one element and keeps every counter', async (t) => {
+  const allow = (i: number) => ({
+    id: `a${i}`,
+    priority: 1500,
+    action: FirewallAction.ACCEPT,
+    protocol: FirewallProtocol.TCP,
+    sourceAddresses: [`198.51.${100 + (i >> 8)}.${i & 255}`],
+    destinationPorts: [{ start: 443 }],
+  });
+  const config = withFirewall(Array.from({ length: 300 }, (_, i) => allow(i)));
+  const render = (c: RouterConfig) => {
+    const interfaces = planInterfaces(c, LINKS);
+    return renderRuleset(c, interfaces, { firewall: planFirewall(c, interfaces, undefined) });
+  };
+  const before = render(config);
+  const patched = applyPatch(config, [
+    {
+      $typeName: 'vrouter.v1.PatchOperation',
+      operation: {
+        case: 'putFirewallRule',
+        value: {
+          $typeName: 'vrouter.v1.FirewallRuleInSet',
+          ruleSetId: 'pub0.in',
+          rule: create(FirewallRuleSchema, allow(300)),
+        },
+      },
+    },
+  ]);
+  if (Array.isArray(patched)) {
+    t.fail(JSON.stringify(patched));
+    return;
+  }
+  const plan = planTransaction(render(patched.config), before, 'diff');
+  t.same(plan, {
+    structural: false,
+    commands: [
+      {
+        add: {
+          element: {
+            family: 'inet',
+            table: 'vrouter',
+            name: 'fwb-a0-ps32D-h',
+            elem: [{ elem: { val: { concat: [6, '198.51.101.44', 443] }, comment: 'a300' } }],
+          },
+        },
+      },
+    ],
+  });
 });

@@ -91,7 +91,8 @@ function updateTable(table: NftTable, old: NftTable): NftPlan {
     const before = oldSets.get(set.name);
     oldSets.delete(set.name);
     if (before === undefined) additions.push({ add: setObject(table, set, true) });
-    else elements.push(...elementChanges(table, set, before));
+    // Renderers may hand back the very set they rendered last time (memoized): nothing to compare.
+    else if (before !== set) elements.push(...elementChanges(table, set, before));
   }
   for (const gone of oldSets.values()) deletions.push({ delete: setObject(table, gone, false) });
 

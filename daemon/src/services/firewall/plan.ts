@@ -8,6 +8,7 @@ import {
   FirewallAction,
   FirewallProtocol,
   type FirewallRule,
+  type FirewallRuleSet,
 } from '../../gen/vrouter/v1/firewall_pb.js';
 import { NicRole } from '../../gen/vrouter/v1/interfaces_pb.js';
 import { parseIpv4, parseIpv4Prefix } from '../../config/net.js';
@@ -213,21 +214,23 @@ export function planFirewall(
       ospf: ospfNics.has(nic.id),
       api: !hasManagementNic || nic.role === NicRole.MANAGEMENT ? api : undefined,
     });
-    return {
+    return modelSet(set, system, () => ({
       id,
       description: set?.description || `inbound of ${nic.id} (${NicRole[nic.role].toLowerCase()})`,
       kind: 'inbound',
       rules: ordered(id, system, set?.rules ?? []),
-    };
+    }));
   });
   for (const set of config.firewall?.ruleSets ?? [])
     if (nicOfInboundSetId(set.id) === undefined)
-      ruleSets.push({
-        id: set.id,
-        description: set.description,
-        kind: 'outbound',
-        rules: ordered(set.id, [ESTABLISHED, DEFAULT_ACCEPT], set.rules),
-      });
+      ruleSets.push(
+        modelSet(set, OUTBOUND_SYSTEM_RULES, () => ({
+          id: set.id,
+          description: set.description,
+          kind: 'outbound',
+          rules: ordered(set.id, OUTBOUND_SYSTEM_RULES, set.rules),
+        })),
+      );
 
   const ifnames = new Map(interfaces.links.map((l) => [l.nicId, l.name]));
   const attachments: Attachment[] = [];
@@ -242,6 +245,30 @@ export function planFirewall(
       attachments.push({ nicId: a.nicId, direction: 'out', ifname, ruleSetId: a.ruleSetId });
   }
   return { ruleSets, attachments, routerAddresses: routerAddresses(config) };
+}
+
+const OUTBOUND_SYSTEM_RULES: readonly SystemRule[] = [ESTABLISHED, DEFAULT_ACCEPT];
+
+/**
+ * The model of a listed rule set, reused while the config's set is the same object (Patch copies
+ * only what it changes) and its system rules are the same: the renderer memoizes its compiled chain
+ * by this object, so a Patch of one set of 9999 rules does not recompile the others. (Configs are
+ * never changed in place once validated: Patch copies what it changes.)
+ */
+const models = new WeakMap<FirewallRuleSet, { system: string; model: ModelRuleSet }>();
+
+function modelSet(
+  set: FirewallRuleSet | undefined,
+  system: readonly SystemRule[],
+  build: () => ModelRuleSet,
+): ModelRuleSet {
+  if (set === undefined) return build();
+  const key = JSON.stringify(system);
+  const known = models.get(set);
+  if (known?.system === key) return known.model;
+  const model = build();
+  models.set(set, { system: key, model });
+  return model;
 }
 
 /** System and custom rules by priority; equal priorities keep the order listed (a stable sort). */

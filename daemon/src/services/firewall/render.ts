@@ -15,12 +15,13 @@ import { FILTER_TABLE, type RulesetInputs } from '../ruleset/render.js';
 import { type Block, DIMS, type Dim, compileRuleSet } from './compile.js';
 import { formatIpv4, maskOf } from '../../config/net.js';
 import { addressJson, portJson } from './intervals.js';
-import type { Interval, ModelRule, RuleMatch, Verdict } from './model.js';
+import type { Interval, ModelRule, ModelRuleSet, RuleMatch, Verdict } from './model.js';
 
 export const REJECT_CHAIN = 'fw-reject';
 export const INBOUND_MAP = 'fw-in';
 export const OUTBOUND_MAP = 'fw-out';
 export const RULE_COMMENT = 'fwrule:';
+export const BLOCK_COMMENT = 'fwblock:';
 export const BLOCK_PREFIX = 'fwb-';
 
 export function ruleSetChain(id: string): string {
@@ -41,14 +42,8 @@ export function contributeFirewall(
   const inUse = new Set(firewall.attachments.map((a) => a.ruleSetId));
   for (const set of firewall.ruleSets) {
     if (!inUse.has(set.id)) continue;
-    const rules: NftRule[] = [];
-    for (const item of compileRuleSet(set)) {
-      if (item.kind === 'rule') rules.push(standaloneRule(item.rule));
-      else {
-        builder.addSet(t, blockSet(item));
-        rules.push(blockRule(item));
-      }
-    }
+    const { rules, sets } = compiledChain(set);
+    for (const s of sets) builder.addSet(t, s);
     builder.addChain(t, ruleSetChain(set.id), rules);
   }
   for (const [name, direction] of [
@@ -71,6 +66,30 @@ export function contributeFirewall(
   builder.append(t, 'forward', [dispatch('iifname', INBOUND_MAP), dispatch('oifname', OUTBOUND_MAP)]);
 }
 
+/**
+ * A rule set's chain and block sets. Memoized by the model's rule set, which plan.ts reuses while
+ * its rules are the same objects: a Patch of one rule set compiles that set only, and the planner
+ * sees the other sets unchanged by identity. Pure all the same: the same input gives the same output.
+ */
+const compiled = new WeakMap<ModelRuleSet, { rules: NftRule[]; sets: NftSet[] }>();
+
+function compiledChain(set: ModelRuleSet): { rules: NftRule[]; sets: NftSet[] } {
+  const known = compiled.get(set);
+  if (known !== undefined) return known;
+  const rules: NftRule[] = [];
+  const sets: NftSet[] = [];
+  for (const item of compileRuleSet(set)) {
+    if (item.kind === 'rule') rules.push(standaloneRule(item.rule));
+    else {
+      sets.push(blockSet(item));
+      rules.push(blockRule(item));
+    }
+  }
+  const result = { rules, sets };
+  compiled.set(set, result);
+  return result;
+}
+
 function standaloneRule(rule: ModelRule): NftRule {
   return {
     expr: [...matchExprs(rule.match), { counter: null }, verdict(rule.action)],
@@ -90,7 +109,9 @@ function blockRule(block: Block): NftRule {
       match('==', key, `@${block.name}`),
       verdict(block.action),
     ],
-    comment: `${RULE_COMMENT}${block.ruleIds[0] ?? ''}+${block.ruleIds.length - 1}`,
+    // Named after the set, not its rule count: a rule joining the block then adds one element and
+    // changes no rule, so every counter in the chain keeps counting.
+    comment: `${BLOCK_COMMENT}${block.name}`,
   };
 }
 
