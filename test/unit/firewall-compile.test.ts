@@ -185,7 +185,7 @@ t.test('single values and same-length CIDRs become hash sets, ranges an interval
   const items = compileRuleSet({ id: 's', description: '', kind: 'outbound', rules });
   t.same(
     items.map((item) =>
-      item.kind === 'block' ? [item.name, item.ruleIds.length, item.interval] : item.rule.id,
+      item.kind === 'block' ? [item.name, item.rules.length, item.interval] : item.rule.id,
     ),
     [
       ['fwb-a0-ps32D-h', 3, false],
@@ -218,6 +218,8 @@ t.test('a rule never moves past one it overlaps with another action', async (t) 
       mk('a4', FirewallAction.ACCEPT, '198.51.100.4'),
     ],
   });
-  const order = items.map((item) => (item.kind === 'block' ? item.ruleIds.join('+') : item.rule.id));
+  const order = items.map((item) =>
+    item.kind === 'block' ? item.rules.map((r) => r.id).join('+') : item.rule.id,
+  );
   t.same(order, ['a1+a2+a3', 'd1', 'a4'], 'a3 joins the first block (disjoint from d1), a4 stays behind d1');
 });

@@ -37,6 +37,7 @@ function bucketOf(value: number, shift: number): number {
   return value >>> shift;
 }
 
+// The hot paths below index arrays instead of destructuring them: V8 runs them several times faster.
 export class BoxIndex {
   private readonly buckets: Map<number, Tagged[]>[] = INDEXED.map(() => new Map<number, Tagged[]>());
   private readonly wide: Tagged[][] = INDEXED.map((): Tagged[] => []);
@@ -52,14 +53,14 @@ export class BoxIndex {
   add(box: Box, tag: number): void {
     const entry = { box, tag };
     this.all.push(entry);
-    const [pFrom, pTo] = box[0] ?? [0, 255];
-    if (pFrom === pTo) this.protocols.add(pFrom);
+    const protocol = box[0] ?? FULL_PROTOCOL;
+    if (protocol[0] === protocol[1]) this.protocols.add(protocol[0]);
     else this.anyProtocol = true;
     for (let k = 0; k < INDEXED.length; k++) {
-      const { dim, shift } = INDEXED[k] ?? INDEXED[0];
-      const [from, to] = box[dim] ?? [0, 0];
-      const first = bucketOf(from, shift);
-      const last = bucketOf(to, shift);
+      const spec = INDEXED[k] ?? INDEXED[0];
+      const interval = box[spec.dim] ?? FULL_PROTOCOL;
+      const first = bucketOf(interval[0], spec.shift);
+      const last = bucketOf(interval[1], spec.shift);
       if (last - first >= NARROW) {
         this.wide[k]?.push(entry);
         continue;
@@ -76,15 +77,15 @@ export class BoxIndex {
 
   /** The highest tag of the boxes this one overlaps; -1 when it overlaps none. */
   highestOverlapping(box: Box): number {
-    const [pFrom, pTo] = box[0] ?? [0, 255];
-    if (pFrom === pTo && !this.anyProtocol && !this.protocols.has(pFrom)) return -1;
+    const protocol = box[0] ?? FULL_PROTOCOL;
+    if (protocol[0] === protocol[1] && !this.anyProtocol && !this.protocols.has(protocol[0])) return -1;
     // Query the dimension where the fewest boxes can be candidates.
     let best = -1;
     let bestCost = this.all.length;
     for (let k = 0; k < INDEXED.length; k++) {
-      const { dim, shift } = INDEXED[k] ?? INDEXED[0];
-      const [from, to] = box[dim] ?? [0, 0];
-      const span = bucketOf(to, shift) - bucketOf(from, shift) + 1;
+      const spec = INDEXED[k] ?? INDEXED[0];
+      const interval = box[spec.dim] ?? FULL_PROTOCOL;
+      const span = bucketOf(interval[1], spec.shift) - bucketOf(interval[0], spec.shift) + 1;
       const cost = (this.wide[k]?.length ?? 0) + span;
       if (span <= QUERY_BUCKETS && cost < bestCost) {
         best = k;
@@ -95,9 +96,9 @@ export class BoxIndex {
     if (spec === undefined) return highest(this.all, box, -1);
     let found = highest(this.wide[best] ?? [], box, -1);
     const map = this.buckets[best];
-    const [from, to] = box[spec.dim] ?? [0, 0];
-    const last = bucketOf(to, spec.shift);
-    for (let b = bucketOf(from, spec.shift); b <= last; b++) {
+    const interval = box[spec.dim] ?? FULL_PROTOCOL;
+    const last = bucketOf(interval[1], spec.shift);
+    for (let b = bucketOf(interval[0], spec.shift); b <= last; b++) {
       const list = map?.get(b);
       if (list !== undefined) found = highest(list, box, found);
     }
@@ -105,7 +106,12 @@ export class BoxIndex {
   }
 }
 
+const FULL_PROTOCOL: Interval = [0, 255];
+
 function highest(list: readonly Tagged[], box: Box, found: number): number {
-  for (const entry of list) if (entry.tag > found && boxesOverlap(entry.box, box)) found = entry.tag;
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i];
+    if (entry !== undefined && entry.tag > found && boxesOverlap(entry.box, box)) found = entry.tag;
+  }
   return found;
 }

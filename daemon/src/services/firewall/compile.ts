@@ -48,7 +48,8 @@ export interface Block {
   /** Prefix lengths (< 32) the key masks addresses to, in a hash block of CIDRs. */
   readonly masks: { readonly source?: number; readonly destination?: number };
   readonly elements: readonly BlockElement[];
-  readonly ruleIds: readonly string[];
+  /** Its rules in the order they joined. */
+  readonly rules: readonly ModelRule[];
 }
 
 export type ChainItem = { readonly kind: 'rule'; readonly rule: ModelRule } | Block;
@@ -154,7 +155,9 @@ function blockable(rule: ModelRule): Candidate | undefined {
 
 /** The match multiplied out, one box per combination; undefined when that is too many. */
 function productBoxes(lists: readonly (readonly Interval[] | undefined)[]): Interval[][] | undefined {
-  if (lists.reduce((n, list) => n * (list?.length ?? 1), 1) > MAX_ELEMENTS_PER_RULE) return undefined;
+  const count = lists.reduce((n, list) => n * (list?.length ?? 1), 1);
+  if (count > MAX_ELEMENTS_PER_RULE) return undefined;
+  if (count === 1) return [lists.map((list, i) => list?.[0] ?? FULL[i] ?? [0, 0])];
   let boxes: Interval[][] = [[]];
   lists.forEach((list, i) => {
     const values = list ?? [FULL[i] ?? [0, 0]];
@@ -227,7 +230,7 @@ class BlockDraft {
       interval: this.hash === undefined,
       masks: this.hash?.masks ?? {},
       elements: this.elements,
-      ruleIds: this.rules.map((r) => r.id),
+      rules: this.rules,
     };
   }
 }

@@ -280,7 +280,7 @@ function ordered(setId: string, system: readonly SystemRule[], custom: readonly 
       system: true,
       disabled: false,
     })),
-    ...custom.map(customRule),
+    ...custom.map(modelOfRule),
   ];
   return rules.sort((a, b) => a.priority - b.priority);
 }
@@ -304,6 +304,18 @@ export const STATES: Record<Exclude<ConnectionState, ConnectionState.UNSPECIFIED
   [ConnectionState.RELATED]: 'related',
   [ConnectionState.INVALID]: 'invalid',
 };
+
+/** Models of custom rules by their config object (unchanged by a Patch of another rule). */
+const ruleModels = new WeakMap<FirewallRule, ModelRule>();
+
+function modelOfRule(rule: FirewallRule): ModelRule {
+  let model = ruleModels.get(rule);
+  if (model === undefined) {
+    model = customRule(rule);
+    ruleModels.set(rule, model);
+  }
+  return model;
+}
 
 /** A validated custom rule in the model's terms. */
 export function customRule(rule: FirewallRule): ModelRule {

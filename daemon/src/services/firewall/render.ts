@@ -115,7 +115,28 @@ function blockRule(block: Block): NftRule {
   };
 }
 
+/**
+ * A block's set, reused while the block holds the very same rule objects (plan.ts keeps a rule's
+ * model while its config object is unchanged): the planner then skips it by identity instead of
+ * comparing thousands of elements when a Patch changes another rule of the set.
+ */
+const blockSets = new WeakMap<ModelRule, { name: string; rules: readonly ModelRule[]; set: NftSet }>();
+
 function blockSet(block: Block): NftSet {
+  const first = block.rules[0];
+  const known = first === undefined ? undefined : blockSets.get(first);
+  if (
+    known?.name === block.name &&
+    known.rules.length === block.rules.length &&
+    known.rules.every((rule, i) => rule === block.rules[i])
+  )
+    return known.set;
+  const set = renderBlockSet(block);
+  if (first !== undefined) blockSets.set(first, { name: block.name, rules: block.rules, set });
+  return set;
+}
+
+function renderBlockSet(block: Block): NftSet {
   const types = block.dims.map((d) => DIM_TYPE[d]);
   return {
     name: block.name,
