@@ -16,6 +16,8 @@ import { DnsStep } from './services/dns/step.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
 import { NftablesStep } from './services/ruleset/step.js';
+import { managementApiOf } from './services/firewall/plan.js';
+import { readRuleCounters } from './services/firewall/status.js';
 import { StateStore } from './store/state-store.js';
 
 async function main(): Promise<void> {
@@ -39,10 +41,11 @@ async function main(): Promise<void> {
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
   const dns = new DnsServer(log, (severity, message) => engine.serviceEvent('dns', severity, message));
+  const managementApi = managementApiOf(args.listen);
   const engine = new Engine({
     steps: [new InterfacesStep(netlink), new NftablesStep(nft), new DnsStep(dns)],
     store: new StateStore(args.stateDir),
-    facts: () => gatherFacts(netlink),
+    facts: async () => ({ ...(await gatherFacts(netlink)), managementApi }),
     nicWaitMs: args.nicWaitSeconds * 1000,
     log,
   });
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
       driftIntervalSeconds: args.driftIntervalSeconds,
       nicStatuses: (config) => nicStatuses(config, netlink),
       dnsStatus: () => dnsStatus(dns),
+      firewallCounters: () => readRuleCounters(nft),
       log,
     },
     { address: args.listen, tls, controlSocket: args.controlSocket },

@@ -54,6 +54,8 @@ vrouterd is running in namespace ${topology.router} with ${EXAMPLE_CONFIG.slice(
 Look inside:
   ${lab}/vrouterctl show status          generation, services, NICs
   ${lab}/vrouterctl show config          the config it holds (YAML)
+  ${lab}/vrouterctl show firewall        rule sets, rules and counters (explain: see ${lab}/vrouterctl --help)
+  ${lab}/vrouterctl show dns             the DNS server: listeners, cache, upstreams
   ${lab}/vrouterctl watch                events as they happen (Ctrl-C to stop)
   ${lab}/vrouterctl apply -f examples/lab.yaml     apply a (changed) config
   tail -f ${lab}/state/vrouterd.log      the daemon's JSON log

@@ -21,7 +21,7 @@ export async function kernelSnapshot(ns: string): Promise<string> {
     ip('-n', ns, '-4', 'addr'),
     ip('-n', ns, '-6', 'addr', 'show', 'scope', 'global'),
     ip('-n', ns, '-d', 'link'),
-    inNamespace(ns, 'nft', ['list', 'ruleset']),
+    inNamespace(ns, 'nft', ['-s', 'list', 'ruleset']),
   ]);
   return [v4.stdout, v6.stdout, links.stdout, ruleset.stdout].join('\n---\n');
 }

@@ -26,8 +26,11 @@ import {
   type WatchResponse,
   WatchResponseSchema,
 } from '../gen/vrouter/v1/service_pb.js';
+import type { ExplainFirewallRequest } from '../gen/vrouter/v1/firewall_pb.js';
 import type { Engine } from '../reconcile/engine.js';
-import { WriteError } from '../reconcile/errors.js';
+import { WriteError, summarizeViolations } from '../reconcile/errors.js';
+import { explainFirewall } from '../services/firewall/explain.js';
+import { type RuleCounters, firewallStatus } from '../services/firewall/status.js';
 import { grpcError } from './status-details.js';
 
 export interface RouterServiceDeps {
@@ -37,6 +40,8 @@ export interface RouterServiceDeps {
   readonly driftIntervalSeconds: number;
   readonly nicStatuses: (config: Engine['committed']['config']) => Promise<NicStatus[]>;
   readonly dnsStatus: () => Promise<GetDnsStatusResponse>;
+  /** Per-rule firewall counters as the kernel holds them. */
+  readonly firewallCounters: () => Promise<RuleCounters>;
   readonly log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -101,7 +106,7 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
     }),
 
     getStatus: unary('GetStatus', async () => {
-      const { generation, config, appliedAt } = engine.committed;
+      const { generation, config, appliedAt, rendered } = engine.committed;
       const stats = engine.driftStats;
       const services = [...engine.stepHealth].map(([name, health]) =>
         create(ServiceStatusSchema, {
@@ -135,7 +140,16 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
           ...(stats.lastRepairAt && { lastRepairAt: timestampFromDate(stats.lastRepairAt) }),
         }),
         lastError: engine.lastError,
+        firewall: firewallStatus(rendered.firewall, await deps.firewallCounters()),
       });
+    }),
+
+    explainFirewall: unary('ExplainFirewall', async (request: ExplainFirewallRequest) => {
+      const { config, rendered } = engine.committed;
+      const result = explainFirewall(config, rendered.firewall, await deps.firewallCounters(), request);
+      if (Array.isArray(result))
+        throw new WriteError('INVALID_ARGUMENT', summarizeViolations(result), result);
+      return result;
     }),
 
     checkDrift: unary('CheckDrift', async () =>

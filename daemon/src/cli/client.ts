@@ -27,6 +27,7 @@ import {
   WatchRequestSchema,
 } from '../gen/vrouter/v1/service_pb.js';
 import { grpcDefinition } from '../api/grpc-adapter.js';
+import { ExplainFirewallRequestSchema, type ExplainFirewallResponse } from '../gen/vrouter/v1/firewall_pb.js';
 
 export interface ClientTarget {
   /** Console socket path; used when `server` is not set. */
@@ -83,6 +84,12 @@ export class RouterClient {
 
   getDnsStatus(): Promise<GetDnsStatusResponse> {
     return this.unary('getDnsStatus', create(GetDnsStatusRequestSchema));
+  }
+
+  explainFirewall(
+    request: MessageInitShape<typeof ExplainFirewallRequestSchema>,
+  ): Promise<ExplainFirewallResponse> {
+    return this.unary('explainFirewall', create(ExplainFirewallRequestSchema, request));
   }
 
   /** Events until the stream is cancelled (`cancel()`) or the server goes away. */

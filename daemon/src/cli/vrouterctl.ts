@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { type JsonValue, fromJson, toJson, toJsonString } from '@bufbuild/protobuf';
+import { type JsonValue, create, fromJson, toJson, toJsonString } from '@bufbuild/protobuf';
 import { type Timestamp, timestampDate } from '@bufbuild/protobuf/wkt';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
@@ -23,6 +23,17 @@ import {
   type WatchResponse,
   WatchResponseSchema,
 } from '../gen/vrouter/v1/service_pb.js';
+import {
+  ConnectionState,
+  Direction,
+  ExplainFirewallRequestSchema,
+  type ExplainFirewallResponse,
+  ExplainFirewallResponseSchema,
+  FirewallAction,
+  FirewallProtocol,
+  type FirewallStatus,
+  FirewallStatusSchema,
+} from '../gen/vrouter/v1/firewall_pb.js';
 import { readErrorDetails } from '../api/status-details.js';
 import { RouterClient } from './client.js';
 import { table } from './table.js';
@@ -37,6 +48,10 @@ commands:
   show config          the config the router holds (YAML; --json for proto3 JSON)
   show status          generation, services, NICs, drift checks
   show dns             DNS server: listeners, counters, cache size and hit rate, upstream health
+  show firewall        rule sets, their rules in evaluation order and per-rule counters
+  explain --nic ID --direction in|out --protocol tcp|udp|icmp --source IP --destination IP
+          [--sport N] [--dport N] [--icmp-type N] [--icmp-code N] [--state new|established|related|invalid] [--dnat]
+                       which firewall rule decides such a packet, and why
   watch                stream events (applied generations, drift repaired) until Ctrl-C
   check-drift          compare the kernel with the config now and repair differences
 
@@ -61,6 +76,17 @@ async function main(argv: string[]): Promise<number> {
       'expected-generation': { type: 'string' },
       'validate-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      nic: { type: 'string' },
+      direction: { type: 'string' },
+      protocol: { type: 'string' },
+      source: { type: 'string' },
+      destination: { type: 'string' },
+      sport: { type: 'string' },
+      dport: { type: 'string' },
+      'icmp-type': { type: 'string' },
+      'icmp-code': { type: 'string' },
+      state: { type: 'string' },
+      dnat: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -135,6 +161,21 @@ async function main(argv: string[]): Promise<number> {
             ? toJsonString(GetDnsStatusResponseSchema, response, { prettySpaces: 2 })
             : describeDns(response),
         );
+        return 0;
+      }
+      case 'show firewall': {
+        const response = await client.getStatus();
+        const firewall = response.firewall ?? create(FirewallStatusSchema);
+        print(
+          json
+            ? toJsonString(FirewallStatusSchema, firewall, { prettySpaces: 2 })
+            : describeFirewall(firewall),
+        );
+        return 0;
+      }
+      case 'explain': {
+        const response = await client.explainFirewall(explainRequest(values));
+        print(json ? toJsonString(ExplainFirewallResponseSchema, response) : describeExplanation(response));
         return 0;
       }
       case 'watch':
@@ -285,6 +326,80 @@ function describeDns(s: GetDnsStatusResponse): string {
         ]),
       ),
     );
+  return lines.join('\n');
+}
+
+function describeFirewall(f: FirewallStatus): string {
+  if (f.ruleSets.length === 0) return 'no rule sets (no NICs configured)';
+  return f.ruleSets
+    .map((set) => {
+      const attached =
+        set.attachedTo.length === 0 ? 'not attached' : `attached to ${set.attachedTo.join(', ')}`;
+      const rows = set.rules.map((r) => [
+        String(r.priority),
+        r.id,
+        r.disabled ? 'disabled' : FirewallAction[r.action].toLowerCase(),
+        r.match,
+        String(r.packets),
+        String(r.bytes),
+        `${r.system ? '(system) ' : ''}${r.description}`,
+      ]);
+      return `rule set ${set.id}: ${set.description} (${attached})\n${table(
+        ['PRIO', 'RULE', 'ACTION', 'MATCH', 'PACKETS', 'BYTES', 'DESCRIPTION'],
+        rows,
+      )}`;
+    })
+    .join('\n\n');
+}
+
+function explainRequest(values: Record<string, string | boolean | undefined>) {
+  const text = (name: string) => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const number = (name: string) => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new UsageError(`--${name} ${value}: expected a number`);
+    return Number(value);
+  };
+  const choice = <V extends number>(name: string, e: Record<string, string | V>, unset: V): V => {
+    const value = text(name);
+    if (value === undefined) return unset;
+    const found = e[value.toUpperCase()];
+    if (typeof found !== 'number') throw new UsageError(`--${name} ${value}: unknown`);
+    return found;
+  };
+  const nicId = text('nic');
+  if (nicId === undefined) throw new UsageError('explain needs --nic');
+  const icmpType = number('icmp-type');
+  const icmpCode = number('icmp-code');
+  return create(ExplainFirewallRequestSchema, {
+    nicId,
+    direction: choice('direction', Direction, Direction.UNSPECIFIED),
+    packet: {
+      source: text('source') ?? '',
+      destination: text('destination') ?? '',
+      protocol: choice('protocol', FirewallProtocol, FirewallProtocol.UNSPECIFIED),
+      sourcePort: number('sport') ?? 0,
+      destinationPort: number('dport') ?? 0,
+      ...(icmpType !== undefined && { icmpType }),
+      ...(icmpCode !== undefined && { icmpCode }),
+      state: choice('state', ConnectionState, ConnectionState.UNSPECIFIED),
+      dnat: values['dnat'] === true,
+    },
+  });
+}
+
+function describeExplanation(e: ExplainFirewallResponse): string {
+  const lines = [`verdict: ${FirewallAction[e.verdict].toLowerCase()}`];
+  if (e.ruleSetId !== '') lines.push(`rule set: ${e.ruleSetId}`);
+  if (e.rule !== undefined)
+    lines.push(
+      `rule: ${e.rule.id} (priority ${e.rule.priority}, ${e.rule.system ? 'system' : 'custom'}) ${e.rule.match}`,
+    );
+  lines.push(`why: ${e.reason}`);
+  if (e.toRouter) lines.push('the packet is addressed to the router itself');
   return lines.join('\n');
 }
 

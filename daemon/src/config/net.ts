@@ -1,6 +1,6 @@
 // Address parsing and arithmetic for validation and rendering. IPv4 addresses are unsigned 32-bit
-// numbers so that 10k hosts are checked with integer compares; parsing is ipaddr.js's (strict
-// four-part decimal), IPv6 is ipaddr.js throughout.
+// numbers so that 10k hosts are checked with integer compares; IPv4 parsing is strict four-part
+// decimal (as ipaddr.js's, by hand for speed), IPv6 is ipaddr.js throughout.
 import ipaddr from 'ipaddr.js';
 
 /** An IPv4 prefix: `address` may have host bits set (an interface address); `network` has them cleared. */
@@ -10,20 +10,23 @@ export interface Ipv4Prefix {
   readonly network: number;
 }
 
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** Strict four-part decimal (ipaddr.js's isValidFourPartDecimal), by hand: firewalls parse 10^4-10^5 at a time. */
 export function parseIpv4(text: string): number | undefined {
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
-  const octets = ipaddr.IPv4.parse(text).octets;
-  return (
-    ((octets[0] ?? 0) * 2 ** 24 +
-      (octets[1] ?? 0) * 2 ** 16 +
-      (octets[2] ?? 0) * 2 ** 8 +
-      (octets[3] ?? 0)) >>>
-    0
-  );
+  const m = DOTTED_QUAD.exec(text);
+  if (m === null) return undefined;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i]);
+    if (octet > 255) return undefined;
+    value = value * 256 + octet;
+  }
+  return value;
 }
 
 export function formatIpv4(address: number): string {
-  return [address >>> 24, (address >>> 16) & 255, (address >>> 8) & 255, address & 255].join('.');
+  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
 }
 
 export function maskOf(prefix: number): number {

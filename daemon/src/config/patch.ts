@@ -14,6 +14,7 @@ import { MetadataSchema } from '../gen/vrouter/v1/metadata_pb.js';
 import type { Host, Network } from '../gen/vrouter/v1/networks_pb.js';
 import { ObjectKind, type PatchOperation } from '../gen/vrouter/v1/service_pb.js';
 import { create } from '@bufbuild/protobuf';
+import { refuseRuleDelete, refuseRuleSetDelete, withInboundSet } from '../services/firewall/patch-rules.js';
 import { type FieldViolation, Violations } from './violations.js';
 
 export interface PatchResult {
@@ -110,7 +111,7 @@ export function applyPatch(
       }
       case 'putFirewallRule': {
         const { ruleSetId, rule } = o.value;
-        const sets = config.firewall?.ruleSets ?? [];
+        const sets = withInboundSet(config, ruleSetId);
         const s = sets.findIndex((x) => x.id === ruleSetId);
         if (rule === undefined) return v.add(`${path}.put_firewall_rule.rule`, 'required');
         if (s < 0) return v.add(`${path}.put_firewall_rule.rule_set_id`, `no rule set "${ruleSetId}"`);
@@ -180,12 +181,17 @@ function deleteObject(
           n.hosts.some((h) => h.id === id) ? { ...n, hosts: n.hosts.filter((h) => h.id !== id) } : n,
         ),
       };
-    case ObjectKind.FIREWALL_RULE_SET:
-      return firewall === undefined
+    case ObjectKind.FIREWALL_RULE_SET: {
+      const refusal = refuseRuleSetDelete(config, id);
+      if (refusal !== undefined) v.add(`${path}.id`, refusal);
+      return firewall === undefined || refusal !== undefined
         ? config
         : { ...config, firewall: { ...firewall, ruleSets: firewall.ruleSets.filter((s) => s.id !== id) } };
-    case ObjectKind.FIREWALL_RULE:
-      return firewall === undefined
+    }
+    case ObjectKind.FIREWALL_RULE: {
+      const refusal = refuseRuleDelete(id);
+      if (refusal !== undefined) v.add(`${path}.id`, refusal);
+      return firewall === undefined || refusal !== undefined
         ? config
         : {
             ...config,
@@ -196,6 +202,7 @@ function deleteObject(
               ),
             },
           };
+    }
     case ObjectKind.FIREWALL_ATTACHMENT: {
       const match = /^(.+)\/(in|out)$/.exec(id);
       if (match === null) {
@@ -203,6 +210,10 @@ function deleteObject(
         return config;
       }
       const direction = match[2] === 'in' ? Direction.IN : Direction.OUT;
+      if (direction === Direction.IN) {
+        v.add(`${path}.id`, `a NIC's inbound set is always attached; delete rules of ${match[1]}.in instead`);
+        return config;
+      }
       return firewall === undefined
         ? config
         : {

@@ -3,7 +3,6 @@
 // entry here.
 import { type DescMessage, type MessageShape, create, equals } from '@bufbuild/protobuf';
 import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
-import { FirewallSchema } from '../gen/vrouter/v1/firewall_pb.js';
 import { HaSchema } from '../gen/vrouter/v1/ha_pb.js';
 import { MetadataSchema } from '../gen/vrouter/v1/metadata_pb.js';
 import { NetflowSchema } from '../gen/vrouter/v1/netflow_pb.js';
@@ -54,7 +53,6 @@ const UNIMPLEMENTED: readonly Section[] = [
   list('eips', 'EIP', (c) => c.eips),
   list('port_forwards', 'port forwarding', (c) => c.portForwards),
   list('load_balancers', 'load balancing', (c) => c.loadBalancers),
-  message('firewall', 'the VPC firewall', FirewallSchema, (c) => c.firewall),
   list('routes', 'static routes', (c) => c.routes),
   list('ipsec_connections', 'IPsec', (c) => c.ipsecConnections),
   message('ospf', 'OSPF', OspfSchema, (c) => c.ospf),

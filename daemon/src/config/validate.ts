@@ -5,6 +5,7 @@ import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { validateNics } from '../services/interfaces/validate.js';
 import { validateNetworks } from '../services/networks/validate.js';
 import { validateDns } from '../services/dns/validate.js';
+import { validateFirewall } from '../services/firewall/validate.js';
 import { isDnsLabel } from './net.js';
 import { type FieldViolation, Violations } from './violations.js';
 
@@ -15,5 +16,6 @@ export function validateConfig(config: RouterConfig): FieldViolation[] {
   const nics = validateNics(config, v);
   const networks = validateNetworks(config, nics, v);
   validateDns(config, networks, v);
+  validateFirewall(config, nics, v);
   return v.items;
 }

@@ -91,7 +91,8 @@ function updateTable(table: NftTable, old: NftTable): NftPlan {
     const before = oldSets.get(set.name);
     oldSets.delete(set.name);
     if (before === undefined) additions.push({ add: setObject(table, set, true) });
-    else elements.push(...elementChanges(table, set, before));
+    // Renderers may hand back the very set they rendered last time (memoized): nothing to compare.
+    else if (before !== set) elements.push(...elementChanges(table, set, before));
   }
   for (const gone of oldSets.values()) deletions.push({ delete: setObject(table, gone, false) });
 
@@ -109,7 +110,7 @@ function sameDefinitions(a: NftTable, b: NftTable): boolean {
   const hooks = (t: NftTable) =>
     JSON.stringify(t.chains.filter((c) => c.hook !== undefined).map((c) => [c.name, c.hook]));
   if (hooks(a) !== hooks(b)) return false;
-  const setType = (s: NftSet) => JSON.stringify([s.type, s.map, s.flags]);
+  const setType = (s: NftSet) => JSON.stringify([s.type, s.map, s.flags, s.counter === true]);
   const typesOfB = new Map(b.sets.map((s) => [s.name, setType(s)]));
   return a.sets.every((s) => (typesOfB.get(s.name) ?? setType(s)) === setType(s));
 }
@@ -183,6 +184,7 @@ function setObject(table: NftTable, set: NftSet, withElements: boolean): NftComm
   };
   if (set.map !== undefined) body['map'] = set.map;
   if (set.flags !== undefined && set.flags.length > 0) body['flags'] = set.flags;
+  if (set.counter === true) body['stmt'] = [{ counter: null }];
   if (withElements && set.elements.length > 0) body['elem'] = set.elements.map((e) => elementJson(set, e));
   return { [set.map === undefined ? 'set' : 'map']: body };
 }

@@ -40,6 +40,8 @@ export interface NftSet {
   /** Present for maps: the data type of the values. */
   readonly map?: string | readonly string[];
   readonly flags?: readonly ('interval' | 'constant' | 'timeout' | 'dynamic')[];
+  /** Every element carries a packet and byte counter (per-element accounting, e.g. firewall rules). */
+  readonly counter?: boolean;
   /** Elements the data path adds itself (dynamic sets) are not compared when looking for drift. */
   readonly dynamic?: boolean;
   readonly elements: readonly NftElement[];

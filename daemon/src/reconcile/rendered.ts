@@ -9,22 +9,34 @@ import {
 } from '../services/interfaces/plan.js';
 import { renderRuleset } from '../services/ruleset/render.js';
 import { type DnsPlan, NO_DNS, renderDns } from '../services/dns/render.js';
+import { EMPTY_FIREWALL_PLAN, type FirewallPlan } from '../services/firewall/model.js';
+import { type ManagementApi, planFirewall } from '../services/firewall/plan.js';
 
 export interface Rendered {
   readonly interfaces: InterfacePlan;
   readonly nft: NftRuleset;
   readonly dns: DnsPlan;
+  /** The firewall's rule model: compiled into `nft`, evaluated by ExplainFirewall. */
+  readonly firewall: FirewallPlan;
 }
 
 /** What the kernel looks like where rendering needs to know: which link has which MAC. */
 export interface Facts {
   readonly links: LinkFacts;
+  /** Where the management API listens (--listen): the firewall keeps it open. */
+  readonly managementApi?: ManagementApi;
 }
 
 /** Pure: the same config and facts always give the same artifacts. */
 export function render(config: RouterConfig, facts: Facts): Rendered {
   const interfaces = planInterfaces(config, facts.links);
-  return { interfaces, nft: renderRuleset(config, interfaces), dns: renderDns(config, interfaces) };
+  const firewall = planFirewall(config, interfaces, facts.managementApi);
+  return {
+    interfaces,
+    firewall,
+    nft: renderRuleset(config, interfaces, { firewall }),
+    dns: renderDns(config, interfaces),
+  };
 }
 
 /** What the router holds before any config was applied: nothing of the daemon's. */
@@ -32,4 +44,5 @@ export const NOTHING_RENDERED: Rendered = {
   interfaces: EMPTY_INTERFACE_PLAN,
   nft: { tables: [] },
   dns: NO_DNS,
+  firewall: EMPTY_FIREWALL_PLAN,
 };

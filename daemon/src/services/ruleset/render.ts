@@ -5,23 +5,36 @@ import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import { RulesetBuilder, type TableRef } from '../../nft/builder.js';
 import type { NftRuleset } from '../../nft/model.js';
 import type { InterfacePlan } from '../interfaces/plan.js';
+import type { FirewallPlan } from '../firewall/model.js';
+import { planFirewall } from '../firewall/plan.js';
+import { contributeFirewall } from '../firewall/render.js';
 
 /** Filtering of the router's own traffic (input/output) and of routed traffic (forward). */
 export const FILTER_TABLE: TableRef = { family: 'inet', name: 'vrouter' };
 /** Address translation: DNAT before routing, SNAT after. */
 export const NAT_TABLE: TableRef = { family: 'ip', name: 'vrouter_nat' };
 
+/** Artifacts rendered before the ruleset that contributions compile (the firewall's rule model). */
+export interface RulesetInputs {
+  readonly firewall: FirewallPlan;
+}
+
 /** A service's part of the ruleset; it may use the NICs' kernel names from the interface plan. */
 export type RulesetContribution = (
   builder: RulesetBuilder,
   config: RouterConfig,
   interfaces: InterfacePlan,
+  inputs: RulesetInputs,
 ) => void;
 
 /** Services that add to the ruleset, in the order their rules must appear. */
-const CONTRIBUTIONS: readonly RulesetContribution[] = [];
+const CONTRIBUTIONS: readonly RulesetContribution[] = [contributeFirewall];
 
-export function renderRuleset(config: RouterConfig, interfaces: InterfacePlan): NftRuleset {
+export function renderRuleset(
+  config: RouterConfig,
+  interfaces: InterfacePlan,
+  inputs: RulesetInputs = { firewall: planFirewall(config, interfaces, undefined) },
+): NftRuleset {
   const builder = new RulesetBuilder()
     .table(FILTER_TABLE, [
       { name: 'input', hook: { type: 'filter', hook: 'input', priority: 0, policy: 'accept' } },
@@ -32,6 +45,6 @@ export function renderRuleset(config: RouterConfig, interfaces: InterfacePlan): 
       { name: 'prerouting', hook: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' } },
       { name: 'postrouting', hook: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' } },
     ]);
-  for (const contribute of CONTRIBUTIONS) contribute(builder, config, interfaces);
+  for (const contribute of CONTRIBUTIONS) contribute(builder, config, interfaces, inputs);
   return builder.build();
 }

@@ -1,0 +1,265 @@
+// The VPC firewall at its limit: two rule sets of 9999 custom rules (the public NIC's inbound set and
+// an outbound set on network A's NIC), measured in the lab beside baselines in the same run:
+// - applying them: the Apply round trip and the nftables step alone, against iptables-legacy-restore
+//   loading the same rules as linear chains; then adding one rule (a Patch) against iptables-legacy
+//   inserting one rule into the loaded chains;
+// - established forwarding (iperf3 TCP, the internet to vm1 routed through both sets) against no
+//   ruleset at all in the router namespace;
+// - new-connection rate (many short TCP connections, every SYN judged by both sets) against the same
+//   rules as linear iptables chains, and against no ruleset.
+// Modes are measured alternately, three times each, and the medians compared; the machine is shared,
+// so figures are noisy.
+import { fileURLToPath } from 'node:url';
+import { create } from '@bufbuild/protobuf';
+import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
+import {
+  Direction,
+  FirewallAction,
+  FirewallProtocol,
+  FirewallRuleSchema,
+  FirewallSchema,
+  type FirewallRule,
+} from '../../daemon/src/gen/vrouter/v1/firewall_pb.js';
+import { inNamespace, ip, spawnInNamespace } from '../lab/exec.js';
+import { LabDaemon } from '../lab/daemon.js';
+import { serve } from '../lab/firewall-tools.js';
+import { labConfig } from '../lab/lab-config.js';
+import { Topology } from '../lab/topology.js';
+import { benchRules, iptablesLine } from './firewall-rules.js';
+import { type BenchModule, type BenchRow, percentile } from './harness.js';
+
+const RULES = 9999;
+const APPLY_ROUNDS = 5;
+const REPEATS = 5;
+const PATCH_ROUNDS = 7;
+const CONNECTIONS = 6000;
+const CONCURRENCY = 32;
+const IPERF_SECONDS = '3';
+const VM1 = '10.1.0.11';
+const CONN_RATE = fileURLToPath(new URL('./conn-rate.js', import.meta.url));
+
+/** The lab's traffic (the internet host to vm1 on 80 and iperf3's 5201): the last custom rule. */
+function allowBenchTraffic(prefix: string): FirewallRule {
+  return create(FirewallRuleSchema, {
+    id: `${prefix}-allow-bench`,
+    priority: 2999,
+    action: FirewallAction.ACCEPT,
+    protocol: FirewallProtocol.TCP,
+    sourceAddresses: ['203.0.113.1'],
+    destinationAddresses: [VM1],
+    destinationPorts: [{ start: 80 }, { start: 5201 }],
+  });
+}
+
+function benchSets(round: number): { inbound: FirewallRule[]; outbound: FirewallRule[] } {
+  const prefix = `r${round}`;
+  return {
+    inbound: [...benchRules(`${prefix}-in`, RULES - 1, 1), allowBenchTraffic(prefix)],
+    outbound: benchRules(`${prefix}-out`, RULES, 2),
+  };
+}
+
+function configWithSets(round: number): RouterConfig {
+  const config = labConfig();
+  const { inbound, outbound } = benchSets(round);
+  config.firewall = create(FirewallSchema, {
+    ruleSets: [
+      { id: 'pub0.in', description: 'bench inbound', rules: inbound },
+      { id: 'bench-out', description: 'bench outbound', rules: outbound },
+    ],
+    attachments: [{ nicId: 'priv-a', direction: Direction.OUT, ruleSetId: 'bench-out' }],
+  });
+  return config;
+}
+
+/** The same rules as linear iptables chains: established first, then one chain per set. */
+function iptablesRuleset(round: number): string {
+  const { inbound, outbound } = benchSets(round);
+  return [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':fw-pub0-in - [0:0]',
+    ':fw-bench-out - [0:0]',
+    '-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+    '-A FORWARD -i ens5 -j fw-pub0-in',
+    '-A FORWARD -o ens3 -j fw-bench-out',
+    ...inbound.map((r) => iptablesLine('fw-pub0-in', r)),
+    '-A fw-pub0-in -j DROP',
+    ...outbound.map((r) => iptablesLine('fw-bench-out', r)),
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+const EMPTY_IPTABLES = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+const bench: BenchModule = {
+  name: 'firewall',
+  async run() {
+    const topology = await Topology.create();
+    const daemon = await LabDaemon.start(topology.router);
+    const rt = topology.router;
+    const [vm1] = topology.vms;
+    if (vm1 === undefined) throw new Error('the lab has no vm1');
+    try {
+      await inNamespace(topology.internet, 'sysctl', ['-qw', 'net.ipv4.ip_local_port_range=1024 65535']);
+      await inNamespace(topology.internet, 'sysctl', ['-qw', 'net.ipv4.tcp_tw_reuse=1']);
+      await ip('-n', topology.internet, 'route', 'add', '10.1.0.0/24', 'via', '203.0.113.2');
+      await daemon.client.apply({ config: labConfig() });
+
+      // Apply: a different pair of sets every round (the ids change), so every round loads 2 × 9999;
+      // each round also loads the same rules with iptables-legacy-restore, so both meet the same load.
+      const applyMs: number[] = [];
+      const nftMs: number[] = [];
+      const iptMs: number[] = [];
+      for (let round = 0; round < APPLY_ROUNDS; round++) {
+        const config = configWithSets(round);
+        const started = process.hrtime.bigint();
+        const response = await daemon.client.apply({ config });
+        applyMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+        const step = response.results.find((r) => r.step === 'nftables');
+        nftMs.push(Number(step?.durationUs ?? 0n) / 1000);
+        const text = iptablesRuleset(round);
+        const restoreStarted = process.hrtime.bigint();
+        await inNamespace(rt, 'iptables-legacy-restore', [], { input: text });
+        iptMs.push(Number(process.hrtime.bigint() - restoreStarted) / 1e6);
+      }
+      const lastRound = APPLY_ROUNDS - 1;
+
+      // One rule changed (its source): a Patch of the inbound set of 9999, beside one iptables-legacy
+      // replace in the loaded chains (legacy iptables rewrites the whole table for any change).
+      const patchMs: number[] = [];
+      const replaceMs: number[] = [];
+      const { inbound } = benchSets(lastRound);
+      for (let i = 0; i < PATCH_ROUNDS; i++) {
+        const index = 1000 * i + 17;
+        const original = inbound[index];
+        if (original === undefined) throw new Error(`no rule ${index}`);
+        const rule = { ...original, sourceAddresses: [`198.51.100.${i + 1}`] };
+        const started = process.hrtime.bigint();
+        await daemon.client.patch({
+          operations: [{ operation: { case: 'putFirewallRule', value: { ruleSetId: 'pub0.in', rule } } }],
+        });
+        patchMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+        const line = iptablesLine('fw-pub0-in', rule).replace('-A fw-pub0-in', `-R fw-pub0-in ${index + 1}`);
+        const replaceStarted = process.hrtime.bigint();
+        await inNamespace(rt, 'iptables-legacy', line.split(' '));
+        replaceMs.push(Number(process.hrtime.bigint() - replaceStarted) / 1e6);
+      }
+
+      // Forwarding and connection rate, modes alternating. The daemon's rules of the last round stay
+      // committed; "empty" deletes its table behind its back and a drift check puts it back.
+      await serve(vm1.ns, 80);
+      spawnInNamespace(vm1.ns, 'iperf3', ['-s']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const mode = async (which: 'vrouterd' | 'empty' | 'iptables') => {
+        await inNamespace(rt, 'iptables-legacy-restore', [], { input: EMPTY_IPTABLES });
+        if (which === 'vrouterd') await daemon.client.checkDrift();
+        else await inNamespace(rt, 'nft', ['delete', 'table', 'inet', 'vrouter'], { allowFailure: true });
+        if (which === 'iptables')
+          await inNamespace(rt, 'iptables-legacy-restore', [], { input: iptablesRuleset(lastRound) });
+      };
+      const iperf = async () => {
+        const { stdout } = await inNamespace(
+          topology.internet,
+          'iperf3',
+          ['-c', VM1, '-t', IPERF_SECONDS, '-J'],
+          {
+            timeoutMs: 30_000,
+          },
+        );
+        const report = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } };
+        return report.end.sum_received.bits_per_second / 1e9;
+      };
+      const rate = async () => {
+        const { stdout } = await inNamespace(
+          topology.internet,
+          process.execPath,
+          [CONN_RATE, VM1, '80', String(CONNECTIONS), String(CONCURRENCY)],
+          { timeoutMs: 120_000 },
+        );
+        const result = JSON.parse(stdout) as { rate: number; failed: number };
+        if (result.failed > 0) throw new Error(`${result.failed} of ${CONNECTIONS} connections failed`);
+        return result.rate;
+      };
+      const throughput = { vrouterd: [] as number[], empty: [] as number[] };
+      const rates = { vrouterd: [] as number[], empty: [] as number[], iptables: [] as number[] };
+      for (let i = 0; i < REPEATS; i++) {
+        // Alternate the order, so that a neighbour's load does not always fall on the same mode.
+        const order = i % 2 === 0 ? (['vrouterd', 'empty'] as const) : (['empty', 'vrouterd'] as const);
+        for (const which of order) {
+          await mode(which);
+          throughput[which].push(await iperf());
+          rates[which].push(await rate());
+        }
+        await mode('iptables');
+        rates.iptables.push(await rate());
+      }
+      await mode('vrouterd');
+
+      const restore = { name: 'iptables-legacy-restore, same rules as linear chains', value: median(iptMs) };
+      return [
+        {
+          measurement: 'Apply 2 × 9999 firewall rules: Apply round trip',
+          unit: 'ms',
+          vrouterd: median(applyMs),
+          baseline: restore,
+          better: 'lower',
+          note: `median of ${APPLY_ROUNDS}; validate, render, compile, one nft transaction (all tables), fsync`,
+        },
+        {
+          measurement: 'Apply 2 × 9999 firewall rules: the nftables step alone',
+          unit: 'ms',
+          vrouterd: median(nftMs),
+          baseline: restore,
+          better: 'lower',
+          note: 'one libnftables transaction: chains of blocks + counting sets',
+        },
+        {
+          measurement: 'Change one rule of a set of 9999 (2 × 9999 loaded): Patch round trip',
+          unit: 'ms',
+          vrouterd: median(patchMs),
+          baseline: { name: 'iptables-legacy -R in the loaded chains', value: median(replaceMs) },
+          better: 'lower',
+          note: `median of ${PATCH_ROUNDS}; validate all, compile the changed set only, element changes only, fsync`,
+        },
+        {
+          measurement: 'Established forwarding, iperf3 TCP through both sets',
+          unit: 'Gbit/s',
+          vrouterd: median(throughput.vrouterd),
+          baseline: { name: 'no ruleset in the router namespace', value: median(throughput.empty) },
+          better: 'higher',
+          note: `median of ${REPEATS} × ${IPERF_SECONDS} s; goal ≥ 0.95×`,
+        },
+        {
+          measurement: 'New TCP connections/s judged by 2 × 9999 rules',
+          unit: 'conn/s',
+          vrouterd: median(rates.vrouterd),
+          baseline: { name: 'iptables-legacy, same rules as linear chains', value: median(rates.iptables) },
+          better: 'higher',
+          note: `median of ${REPEATS} × ${CONNECTIONS} connections, ${CONCURRENCY} in flight, Node client`,
+        },
+        {
+          measurement: 'New TCP connections/s judged by 2 × 9999 rules',
+          unit: 'conn/s',
+          vrouterd: median(rates.vrouterd),
+          baseline: { name: 'no ruleset in the router namespace', value: median(rates.empty) },
+          better: 'higher',
+          note: 'the price of the rules; the client is a bound here',
+        },
+      ] satisfies BenchRow[];
+    } finally {
+      await daemon.destroy();
+      topology.destroySync();
+    }
+  },
+};
+export default bench;
