@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { startApiServer } from './api/server.js';
 import { USAGE, parseDaemonArgs } from './args.js';
+import { GratuitousArp } from './drivers/arp.js';
+import { Conntrack } from './drivers/conntrack.js';
 import { Netlink } from './drivers/netlink.js';
 import { execTransport, libnftablesTransport } from './drivers/nftables.js';
 import { systemdNotifier } from './drivers/systemd.js';
@@ -12,6 +14,8 @@ import { Engine } from './reconcile/engine.js';
 import { gatherFacts } from './reconcile/facts.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
+import { NatStep } from './services/nat/step.js';
+import { RoutesStep } from './services/routes/step.js';
 import { NftablesStep } from './services/ruleset/step.js';
 import { StateStore } from './store/state-store.js';
 
@@ -35,8 +39,15 @@ async function main(): Promise<void> {
   const notifier = systemdNotifier();
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
+  const arp = new GratuitousArp();
+  const conntrack = new Conntrack();
   const engine = new Engine({
-    steps: [new InterfacesStep(netlink), new NftablesStep(nft)],
+    steps: [
+      new InterfacesStep(netlink, arp, log),
+      new NftablesStep(nft),
+      new NatStep(conntrack),
+      new RoutesStep(netlink),
+    ],
     store: new StateStore(args.stateDir),
     facts: () => gatherFacts(netlink),
     nicWaitMs: args.nicWaitSeconds * 1000,
@@ -95,6 +106,8 @@ async function main(): Promise<void> {
     void api.shutdown().then(() => {
       netlink.close();
       nft.close();
+      arp.close();
+      conntrack.close();
       process.exit(0);
     });
   };

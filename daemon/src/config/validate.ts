@@ -3,7 +3,9 @@
 // dependency order (sections that refer to NICs need the NICs checked first).
 import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { validateNics } from '../services/interfaces/validate.js';
+import { validateNat } from '../services/nat/validate.js';
 import { validateNetworks } from '../services/networks/validate.js';
+import { validateRoutes } from '../services/routes/validate.js';
 import { isDnsLabel } from './net.js';
 import { type FieldViolation, Violations } from './violations.js';
 
@@ -12,6 +14,8 @@ export function validateConfig(config: RouterConfig): FieldViolation[] {
   if (config.hostname !== '' && !isDnsLabel(config.hostname))
     v.add('hostname', `"${config.hostname}" is not a DNS label (letters, digits, -, at most 63)`);
   const nics = validateNics(config, v);
-  validateNetworks(config, nics, v);
+  const networks = validateNetworks(config, nics, v);
+  validateNat(config, nics, networks, v);
+  validateRoutes(config, nics, networks, v);
   return v.items;
 }

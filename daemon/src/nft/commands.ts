@@ -109,16 +109,19 @@ function sameDefinitions(a: NftTable, b: NftTable): boolean {
   const hooks = (t: NftTable) =>
     JSON.stringify(t.chains.filter((c) => c.hook !== undefined).map((c) => [c.name, c.hook]));
   if (hooks(a) !== hooks(b)) return false;
-  const setType = (s: NftSet) => JSON.stringify([s.type, s.map, s.flags]);
+  const setType = (s: NftSet) => JSON.stringify([s.type, s.map, s.flags, s.counter]);
   const typesOfB = new Map(b.sets.map((s) => [s.name, setType(s)]));
   return a.sets.every((s) => (typesOfB.get(s.name) ?? setType(s)) === setType(s));
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
+  if (a.rules === b.rules) return true;
   return a.rules.length === b.rules.length && JSON.stringify(a.rules) === JSON.stringify(b.rules);
 }
 
 function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftCommand[] {
+  if (set === before) return [];
+  if (set.delta?.base === before) return elementCommands(table, set, set.delta.removed, set.delta.added);
   const key = (e: NftElement) => JSON.stringify(e.key);
   const full = (e: NftElement) => JSON.stringify([e.key, e.value]);
   const old = new Map(before.elements.map((e) => [key(e), full(e)]));
@@ -133,6 +136,15 @@ function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftComman
     added.push(e);
   }
   for (const e of before.elements) if (old.has(key(e))) removed.push(e);
+  return elementCommands(table, set, removed, added);
+}
+
+function elementCommands(
+  table: NftTable,
+  set: NftSet,
+  removed: readonly NftElement[],
+  added: readonly NftElement[],
+): NftCommand[] {
   const ref = { family: table.family, table: table.name, name: set.name };
   const commands: NftCommand[] = [];
   if (removed.length > 0) commands.push({ delete: { element: { ...ref, elem: removed.map((e) => e.key) } } });
@@ -183,6 +195,7 @@ function setObject(table: NftTable, set: NftSet, withElements: boolean): NftComm
   };
   if (set.map !== undefined) body['map'] = set.map;
   if (set.flags !== undefined && set.flags.length > 0) body['flags'] = set.flags;
+  if (set.counter === true) body['stmt'] = [{ counter: null }];
   if (withElements && set.elements.length > 0) body['elem'] = set.elements.map((e) => elementJson(set, e));
   return { [set.map === undefined ? 'set' : 'map']: body };
 }

@@ -40,9 +40,22 @@ export interface NftSet {
   /** Present for maps: the data type of the values. */
   readonly map?: string | readonly string[];
   readonly flags?: readonly ('interval' | 'constant' | 'timeout' | 'dynamic')[];
+  /** Every element carries a packet and byte counter (`counter` in the set's declaration). */
+  readonly counter?: boolean;
   /** Elements the data path adds itself (dynamic sets) are not compared when looking for drift. */
   readonly dynamic?: boolean;
   readonly elements: readonly NftElement[];
+  /**
+   * Set when the set was derived from `base` by a few element changes (a Patch): the transaction
+   * planner then sends just these when the kernel holds `base`, without comparing all elements.
+   */
+  readonly delta?: NftSetDelta;
+}
+
+export interface NftSetDelta {
+  readonly base: NftSet;
+  readonly added: readonly NftElement[];
+  readonly removed: readonly NftElement[];
 }
 
 export interface NftTable {

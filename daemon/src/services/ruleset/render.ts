@@ -5,6 +5,7 @@ import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import { RulesetBuilder, type TableRef } from '../../nft/builder.js';
 import type { NftRuleset } from '../../nft/model.js';
 import type { InterfacePlan } from '../interfaces/plan.js';
+import { NAT_CHAINS, natContribution } from '../nat/ruleset.js';
 
 /** Filtering of the router's own traffic (input/output) and of routed traffic (forward). */
 export const FILTER_TABLE: TableRef = { family: 'inet', name: 'vrouter' };
@@ -12,10 +13,14 @@ export const FILTER_TABLE: TableRef = { family: 'inet', name: 'vrouter' };
 export const NAT_TABLE: TableRef = { family: 'ip', name: 'vrouter_nat' };
 
 /** A service's part of the ruleset; it may use the NICs' kernel names from the interface plan. */
-export type RulesetContribution = (builder: RulesetBuilder, config: RouterConfig, interfaces: InterfacePlan) => void;
+export type RulesetContribution = (
+  builder: RulesetBuilder,
+  config: RouterConfig,
+  interfaces: InterfacePlan,
+) => void;
 
 /** Services that add to the ruleset, in the order their rules must appear. */
-const CONTRIBUTIONS: readonly RulesetContribution[] = [];
+const CONTRIBUTIONS: readonly RulesetContribution[] = [natContribution];
 
 export function renderRuleset(config: RouterConfig, interfaces: InterfacePlan): NftRuleset {
   const builder = new RulesetBuilder()
@@ -27,6 +32,8 @@ export function renderRuleset(config: RouterConfig, interfaces: InterfacePlan): 
     .table(NAT_TABLE, [
       { name: 'prerouting', hook: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' } },
       { name: 'postrouting', hook: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' } },
+      NAT_CHAINS.forwardFilter,
+      NAT_CHAINS.stats,
     ]);
   for (const contribute of CONTRIBUTIONS) contribute(builder, config, interfaces);
   return builder.build();
