@@ -14,7 +14,9 @@ import { Engine } from './reconcile/engine.js';
 import { gatherFacts } from './reconcile/facts.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
+import { natStatus, vipStatuses } from './services/nat/status.js';
 import { NatStep } from './services/nat/step.js';
+import { routeStatuses } from './services/routes/status.js';
 import { RoutesStep } from './services/routes/step.js';
 import { NftablesStep } from './services/ruleset/step.js';
 import { StateStore } from './store/state-store.js';
@@ -72,6 +74,9 @@ async function main(): Promise<void> {
       startedAt,
       driftIntervalSeconds: args.driftIntervalSeconds,
       nicStatuses: (config) => nicStatuses(config, netlink),
+      vipStatuses: (config) => vipStatuses(config, netlink),
+      natStatus: (config) => natStatus(config, nft),
+      routeStatuses: (config) => routeStatuses(config, netlink),
       log,
     },
     { address: args.listen, tls, controlSocket: args.controlSocket },

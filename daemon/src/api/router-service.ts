@@ -16,6 +16,10 @@ import {
   DriftStatusSchema,
   GetConfigResponseSchema,
   GetStatusResponseSchema,
+  type GetNatStatusResponse,
+  type ListRoutesResponse,
+  ListVipsResponseSchema,
+  type VipStatus,
   type NicStatus,
   type PatchRequest,
   PatchResponseSchema,
@@ -35,6 +39,9 @@ export interface RouterServiceDeps {
   readonly startedAt: Date;
   readonly driftIntervalSeconds: number;
   readonly nicStatuses: (config: Engine['committed']['config']) => Promise<NicStatus[]>;
+  readonly vipStatuses: (config: Engine['committed']['config']) => Promise<VipStatus[]>;
+  readonly natStatus: (config: Engine['committed']['config']) => Promise<GetNatStatusResponse>;
+  readonly routeStatuses: (config: Engine['committed']['config']) => Promise<ListRoutesResponse>;
   readonly log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -132,6 +139,14 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
         lastError: engine.lastError,
       });
     }),
+
+    listVips: unary('ListVips', async () =>
+      create(ListVipsResponseSchema, { vips: await deps.vipStatuses(engine.committed.config) }),
+    ),
+
+    getNatStatus: unary('GetNatStatus', () => deps.natStatus(engine.committed.config)),
+
+    listRoutes: unary('ListRoutes', () => deps.routeStatuses(engine.committed.config)),
 
     checkDrift: unary('CheckDrift', async () =>
       create(CheckDriftResponseSchema, { repaired: await engine.checkDrift() }),

@@ -2,7 +2,7 @@
 // daemon runs in. The only code that reads or changes links and addresses. Requests go one at a
 // time: two dumps in flight on one socket interleave and the package rejects both.
 import ipaddr from 'ipaddr.js';
-import { FlagsNew, createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { FlagsNew, createRtNetlink, rt, type RtNetlinkSocket } from 'netlink';
 
 export interface LinkState {
   readonly index: number;
@@ -123,10 +123,10 @@ export class Netlink {
       if (m.data.family !== AF_INET || table !== RT_TABLE_MAIN) continue;
       result.push({
         destination: `${m.attrs.dst === undefined ? '0.0.0.0' : ipText(m.attrs.dst)}/${m.data.dstLen ?? 0}`,
-        type: Number(m.data.type ?? 0),
+        type: enumValue(rt.RouteType, m.data.type),
         gateway: m.attrs.gateway === undefined ? '' : ipText(m.attrs.gateway),
         oif: m.attrs.oif ?? 0,
-        protocol: Number(m.data.protocol ?? 0),
+        protocol: enumValue(rt.RouteProtocol, m.data.protocol),
         metric: m.attrs.priority ?? 0,
         source: m.attrs.prefsrc === undefined ? '' : ipText(m.attrs.prefsrc),
       });
@@ -172,6 +172,13 @@ function routeMessage(route: RouteSpec) {
       ...(route.gateway !== '' && { gateway: Buffer.from(ipaddr.parse(route.gateway).toByteArray()) }),
     },
   };
+}
+
+/** The package gives known enum values by name and unknown ones as numbers. */
+function enumValue(names: Record<string, string | number>, value: string | number | undefined): number {
+  if (typeof value === 'number') return value;
+  const n = value === undefined ? 0 : names[value];
+  return typeof n === 'number' ? n : 0;
 }
 
 function ipText(raw: Buffer): string {

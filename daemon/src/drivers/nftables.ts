@@ -15,6 +15,8 @@ export interface NftTransport {
   run(commands: readonly NftCommand[]): Promise<void>;
   /** `nft -j [-t] list table FAMILY NAME`; undefined when the table does not exist. */
   listTable(family: string, name: string, terse: boolean): Promise<unknown[] | undefined>;
+  /** `nft -j [-t] list WHAT` (e.g. `ruleset ip`, `set ip vrouter_nat eip_stats`); undefined when missing. */
+  list(what: string, terse: boolean): Promise<unknown[] | undefined>;
   close(): void;
 }
 
@@ -83,10 +85,13 @@ export function libnftablesTransport(): NftTransport {
     async run(commands) {
       if (commands.length > 0) await call(NFT_CTX_OUTPUT_JSON, JSON.stringify({ nftables: commands }));
     },
-    async listTable(family, name, terse) {
+    listTable(family, name, terse) {
+      return this.list(`table ${family} ${name}`, terse);
+    },
+    async list(what, terse) {
       try {
         const flags = NFT_CTX_OUTPUT_JSON | (terse ? NFT_CTX_OUTPUT_TERSE : 0);
-        return parseListing(await call(flags, `list table ${family} ${name}`));
+        return parseListing(await call(flags, `list ${what}`));
       } catch (e) {
         if (e instanceof NftError && /No such file or directory/.test(e.message)) return undefined;
         throw e;
@@ -112,9 +117,12 @@ export function execTransport(nft = 'nft'): NftTransport {
     async run(commands) {
       if (commands.length > 0) await exec(['-j', '-f', '-'], JSON.stringify({ nftables: commands }));
     },
-    async listTable(family, name, terse) {
+    listTable(family, name, terse) {
+      return this.list(`table ${family} ${name}`, terse);
+    },
+    async list(what, terse) {
       try {
-        return parseListing(await exec(['-j', ...(terse ? ['-t'] : []), 'list', 'table', family, name]));
+        return parseListing(await exec(['-j', ...(terse ? ['-t'] : []), 'list', ...what.split(' ')]));
       } catch (e) {
         if (e instanceof NftError && /No such file or directory/.test(e.message)) return undefined;
         throw e;
