@@ -1,6 +1,6 @@
 // Address parsing and arithmetic for validation and rendering. IPv4 addresses are unsigned 32-bit
-// numbers so that 10k hosts are checked with integer compares; parsing is ipaddr.js's (strict
-// four-part decimal), IPv6 is ipaddr.js throughout.
+// numbers so that 10k hosts are checked with integer compares; IPv4 parsing is strict four-part
+// decimal, IPv6 is ipaddr.js throughout.
 import ipaddr from 'ipaddr.js';
 
 /** An IPv4 prefix: `address` may have host bits set (an interface address); `network` has them cleared. */
@@ -10,16 +10,31 @@ export interface Ipv4Prefix {
   readonly network: number;
 }
 
+/**
+ * Strict dotted quad (what ipaddr.js's isValidFourPartDecimal accepts: four decimal octets, no
+ * leading zeros), parsed by hand: validating 30k addresses through ipaddr.js took ~100 ms.
+ */
 export function parseIpv4(text: string): number | undefined {
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
-  const octets = ipaddr.IPv4.parse(text).octets;
-  return (
-    ((octets[0] ?? 0) * 2 ** 24 +
-      (octets[1] ?? 0) * 2 ** 16 +
-      (octets[2] ?? 0) * 2 ** 8 +
-      (octets[3] ?? 0)) >>>
-    0
-  );
+  let value = 0;
+  let octet = -1;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return undefined;
+      value = value * 256 + octet;
+      dots++;
+      octet = -1;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined;
+      octet = (octet < 0 ? 0 : octet * 10) + (c - 48);
+      if (++digits > 3 || octet > 255) return undefined;
+    } else return undefined;
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  return value * 256 + octet;
 }
 
 export function formatIpv4(address: number): string {

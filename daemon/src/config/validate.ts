@@ -3,7 +3,7 @@
 // dependency order (sections that refer to NICs need the NICs checked first).
 import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { validateNics } from '../services/interfaces/validate.js';
-import { validateNat } from '../services/nat/validate.js';
+import { validateNatCached } from '../services/nat/incremental.js';
 import { validateNetworks } from '../services/networks/validate.js';
 import { validateRoutes } from '../services/routes/validate.js';
 import { isDnsLabel } from './net.js';
@@ -15,7 +15,7 @@ export function validateConfig(config: RouterConfig): FieldViolation[] {
     v.add('hostname', `"${config.hostname}" is not a DNS label (letters, digits, -, at most 63)`);
   const nics = validateNics(config, v);
   const networks = validateNetworks(config, nics, v);
-  validateNat(config, nics, networks, v);
+  validateNatCached(config, nics, networks, v);
   validateRoutes(config, nics, networks, v);
   return v.items;
 }

@@ -2,7 +2,7 @@
 // publish. Writes run one at a time in a queue and resolve only once the data plane holds the new
 // generation (the barrier); reads use the committed state and never wait behind the queue.
 import { EventEmitter } from 'node:events';
-import { type MessageInitShape, create, equals } from '@bufbuild/protobuf';
+import { type MessageInitShape, create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { type RouterConfig, RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
 import {
@@ -16,6 +16,7 @@ import {
   WatchResponseSchema,
 } from '../gen/vrouter/v1/service_pb.js';
 import { applyPatch } from '../config/patch.js';
+import { sameConfig } from '../config/same.js';
 import { unimplementedSections } from '../config/sections.js';
 import { validateConfig } from '../config/validate.js';
 import type { FieldViolation } from '../config/violations.js';
@@ -69,6 +70,13 @@ export interface EngineOptions {
 
 type Relocate = (violations: readonly FieldViolation[]) => FieldViolation[];
 const asIs: Relocate = (v) => [...v];
+
+/** What a write builds from the committed config: the new config; for a Patch, its operations. */
+interface Built {
+  readonly config: RouterConfig;
+  readonly relocate: Relocate;
+  readonly operations?: readonly PatchOperation[];
+}
 
 export class Engine {
   readonly events = new EventEmitter<{ event: [WatchResponse] }>();
@@ -137,7 +145,7 @@ export class Engine {
       const patched = applyPatch(current, operations);
       if (Array.isArray(patched))
         throw new WriteError('INVALID_ARGUMENT', summarizeViolations(patched), patched);
-      return patched;
+      return { ...patched, operations };
     });
   }
 
@@ -177,7 +185,7 @@ export class Engine {
     cause: 'apply' | 'patch',
     expected: bigint | undefined,
     validateOnly: boolean,
-    build: (current: RouterConfig) => { config: RouterConfig; relocate: Relocate },
+    build: (current: RouterConfig) => Built,
   ): Promise<WriteResult> {
     return this.enqueue(async () => {
       const current = this.committedState;
@@ -188,9 +196,9 @@ export class Engine {
           [],
           { reason: 'STALE_GENERATION', metadata: { current_generation: String(current.generation) } },
         );
-      const { config, relocate } = build(current.config);
+      const { config, relocate, operations } = build(current.config);
       checkConfig(config, relocate);
-      const unchanged = !this.degraded && equals(RouterConfigSchema, config, current.config);
+      const unchanged = !this.degraded && sameConfig(config, current.config);
       if (unchanged && !validateOnly)
         return { generation: current.generation, results: this.results(StepOutcome.UNCHANGED) };
       const rendered = render(config, await this.awaitLinks(config, relocate));
@@ -203,7 +211,9 @@ export class Engine {
         const results = await this.converge(rendered, current.rendered, generation);
         const appliedAt = new Date();
         try {
-          await this.options.store.save({ generation, appliedAt, config });
+          // A Patch is journaled (a few hundred bytes); an Apply, or a journal grown large, snapshots.
+          if (operations === undefined) await this.options.store.save({ generation, appliedAt, config });
+          else await this.options.store.append({ generation, appliedAt, operations });
         } catch (e) {
           await this.rollback(this.options.steps, current.rendered, rendered);
           throw this.failed(generation, 'persist', e);
@@ -213,11 +223,23 @@ export class Engine {
         this.lastErrorText = '';
         this.options.log.info({ generation, cause }, 'generation applied');
         this.publish({ case: 'generationApplied', value: { cause, results } });
+        if (this.options.store.wantsCompaction) void this.enqueue(() => this.compact());
         return { generation, results };
       } finally {
         this.applyingGeneration = undefined;
       }
     });
+  }
+
+  /** Folds the journal into a snapshot; queued after the write that grew it, so no caller waits. */
+  private async compact(): Promise<void> {
+    const { generation, appliedAt, config } = this.committedState;
+    if (!this.options.store.wantsCompaction || appliedAt === undefined) return;
+    try {
+      await this.options.store.save({ generation, appliedAt, config });
+    } catch (err) {
+      this.options.log.error({ err }, 'could not compact the patch journal; it keeps growing');
+    }
   }
 
   /** Applies the committed config again (start-up, or after a failed start-up). */

@@ -28,20 +28,78 @@ export interface Ports {
 /** Which VIP serves what, for the checks between objects. Keys are ids, private IPs as written. */
 export interface NatIndex {
   readonly vips: Map<string, Vip>;
+  /** VIP address → VIP id. */
   readonly vipIds: Map<string, string>;
+  readonly eips: Map<string, Eip>;
   readonly eipByVip: Map<string, Eip>;
   readonly eipByPrivateIp: Map<string, Eip>;
+  readonly forwards: Map<string, PortForward>;
   readonly forwardsByVip: Map<string, Set<PortForward>>;
+  readonly ports: PortTable;
 }
 
 export function emptyIndex(): NatIndex {
   return {
     vips: new Map(),
     vipIds: new Map(),
+    eips: new Map(),
     eipByVip: new Map(),
     eipByPrivateIp: new Map(),
+    forwards: new Map(),
     forwardsByVip: new Map(),
+    ports: new PortTable(),
   };
+}
+
+/**
+ * The ports forwarded on each VIP and protocol: single ports in a map, ranges in a list, so a
+ * conflict is found in O(1) for the usual single port, without comparing every forward of the VIP.
+ */
+export class PortTable {
+  private readonly singles = new Map<string, Map<number, PortForward>>();
+  private readonly ranges = new Map<string, Set<PortForward>>();
+
+  conflict(pf: PortForward, ports: Ports): PortForward | undefined {
+    const key = `${pf.vipId} ${pf.protocol}`;
+    for (const other of this.ranges.get(key) ?? []) {
+      const theirs = portsOf(other.vipPorts);
+      if (other !== pf && theirs.start <= ports.end && ports.start <= theirs.end) return other;
+    }
+    const singles = this.singles.get(key);
+    if (singles === undefined) return undefined;
+    if (ports.end - ports.start < singles.size) {
+      for (let port = ports.start; port <= ports.end; port++) {
+        const other = singles.get(port);
+        if (other !== undefined && other !== pf) return other;
+      }
+      return undefined;
+    }
+    for (const [port, other] of singles)
+      if (other !== pf && port >= ports.start && port <= ports.end) return other;
+    return undefined;
+  }
+
+  add(pf: PortForward): void {
+    const key = `${pf.vipId} ${pf.protocol}`;
+    const ports = portsOf(pf.vipPorts);
+    if (ports.start === ports.end) {
+      let singles = this.singles.get(key);
+      if (singles === undefined) this.singles.set(key, (singles = new Map()));
+      singles.set(ports.start, pf);
+    } else {
+      let ranges = this.ranges.get(key);
+      if (ranges === undefined) this.ranges.set(key, (ranges = new Set()));
+      ranges.add(pf);
+    }
+  }
+
+  remove(pf: PortForward): void {
+    const key = `${pf.vipId} ${pf.protocol}`;
+    const ports = portsOf(pf.vipPorts);
+    const singles = this.singles.get(key);
+    if (ports.start === ports.end && singles?.get(ports.start) === pf) singles.delete(ports.start);
+    this.ranges.get(key)?.delete(pf);
+  }
 }
 
 /** What the checks of one object need from the rest of the config. */
@@ -64,18 +122,7 @@ export function hostAddresses(networks: NetworkLookup): Map<number, string> {
   return result;
 }
 
-export function validateNat(
-  config: RouterConfig,
-  nics: NicLookup,
-  networks: NetworkLookup,
-  v: Violations,
-): NatIndex {
-  const scope: NatScope = {
-    nics,
-    networks,
-    own: ownAddressesByNic(config),
-    hostIps: hostAddresses(networks),
-  };
+export function validateNat(config: RouterConfig, scope: NatScope, v: Violations): NatIndex {
   const index = emptyIndex();
   const vipIds = new UniqueKeys<string>(v, 'id');
   config.vips.forEach((vip, i) => {
@@ -107,25 +154,31 @@ export function validateNat(
 }
 
 export function addEip(index: NatIndex, eip: Eip): void {
+  index.eips.set(eip.id, eip);
   index.eipByVip.set(eip.vipId, eip);
   index.eipByPrivateIp.set(eip.privateIp, eip);
 }
 
 export function removeEip(index: NatIndex, eip: Eip): void {
+  if (index.eips.get(eip.id) === eip) index.eips.delete(eip.id);
   if (index.eipByVip.get(eip.vipId) === eip) index.eipByVip.delete(eip.vipId);
   if (index.eipByPrivateIp.get(eip.privateIp) === eip) index.eipByPrivateIp.delete(eip.privateIp);
 }
 
 export function addForward(index: NatIndex, pf: PortForward): void {
+  index.forwards.set(pf.id, pf);
   let set = index.forwardsByVip.get(pf.vipId);
   if (set === undefined) index.forwardsByVip.set(pf.vipId, (set = new Set()));
   set.add(pf);
+  index.ports.add(pf);
 }
 
 export function removeForward(index: NatIndex, pf: PortForward): void {
+  if (index.forwards.get(pf.id) === pf) index.forwards.delete(pf.id);
   const set = index.forwardsByVip.get(pf.vipId);
   set?.delete(pf);
   if (set?.size === 0) index.forwardsByVip.delete(pf.vipId);
+  index.ports.remove(pf);
 }
 
 /** A VIP on its own: NIC, address inside one of the NIC's subnets and free. */
@@ -179,7 +232,7 @@ export function ownAddressesByNic(config: RouterConfig): Map<string, Set<string>
   return result;
 }
 
-function checkEip(eip: Eip, path: string, scope: NatScope, index: NatIndex, v: Violations): boolean {
+export function checkEip(eip: Eip, path: string, scope: NatScope, index: NatIndex, v: Violations): boolean {
   const before = v.items.length;
   checkText(v, `${path}.description`, eip.description);
   checkPrivateTarget(eip.privateIp, `${path}.private_ip`, scope, v);
@@ -227,18 +280,12 @@ export function checkPortForward(
     const eip = index.eipByVip.get(vip.id);
     if (eip !== undefined)
       v.add(`${path}.vip_id`, `VIP "${vip.id}" carries EIP "${eip.id}" and serves nothing else`);
-    if (ports !== undefined)
-      for (const other of index.forwardsByVip.get(vip.id) ?? [])
-        if (other !== pf && other.protocol === pf.protocol) {
-          const theirs = portsOf(other.vipPorts);
-          if (theirs.start <= ports.end && ports.start <= theirs.end) {
-            v.add(
-              `${path}.vip_ports`,
-              `${showPorts(ports)}/${protocolName(pf.protocol)} on VIP "${vip.id}" overlaps port forward "${other.id}" (${showPorts(theirs)})`,
-            );
-            break;
-          }
-        }
+    const other = ports === undefined ? undefined : index.ports.conflict(pf, ports);
+    if (ports !== undefined && other !== undefined)
+      v.add(
+        `${path}.vip_ports`,
+        `${showPorts(ports)}/${protocolName(pf.protocol)} on VIP "${vip.id}" overlaps port forward "${other.id}" (${showPorts(portsOf(other.vipPorts))})`,
+      );
   }
   return v.items.length === before;
 }

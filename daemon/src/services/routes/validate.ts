@@ -32,7 +32,6 @@ export function validateRoutes(
     connected.push({ subnet: n.subnet, owner: `network "${id}"` });
     own.add(n.gateway);
   }
-  const ownText = new Set(config.vips.map((vip) => vip.ip));
 
   const ids = new UniqueKeys<string>(v, 'id');
   const destinations = new UniqueKeys<string>(v, 'destination');
@@ -64,7 +63,7 @@ export function validateRoutes(
     if (route.nextHop === '') return v.add(`${path}.next_hop`, 'required unless blackhole is set');
     const hop = checkIpv4(v, `${path}.next_hop`, route.nextHop);
     if (hop === undefined) return;
-    if (own.has(hop) || ownText.has(route.nextHop))
+    if (own.has(hop))
       return v.add(`${path}.next_hop`, `${route.nextHop} is one of the router's own addresses`);
     if (!connected.some((c) => prefixContains(c.subnet, hop)))
       v.add(
