@@ -41,6 +41,11 @@ interface Memo {
 
 let memo: Memo | undefined;
 
+/** Drops the last valid config: the next check is a full one (tests compare both ways with it). */
+export function forgetValidated(): void {
+  memo = undefined;
+}
+
 /** validateNat, incrementally when the last valid config is close enough. */
 export function validateNatCached(
   config: RouterConfig,
