@@ -28,12 +28,12 @@ t.test('refusals carry field paths', async (t) => {
     [
       'VIP outside the public CIDR',
       (c) => void (c.vips[0] && (c.vips[0].ip = '198.51.100.7')),
-      ['vips[0].ip'],
+      ['vips[0].ip', 'eips[0].vip_id'],
     ],
     [
       'VIP on a host address',
       (c) => void (c.vips[0] && Object.assign(c.vips[0], { ip: '10.1.0.11', nicId: 'priv-a' })),
-      ['vips[0].ip'],
+      ['vips[0].ip', 'eips[0].vip_id'],
     ],
     [
       'VIP on the management NIC',
