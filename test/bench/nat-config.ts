@@ -27,6 +27,11 @@ export function benchConfig(eips: number, forwards: number, spareVips = 0): Rout
   if (pub === undefined || netA === undefined) throw new Error('the lab config changed');
   pub.addresses = [...pub.addresses, BENCH_SUBNET];
   netA.cidr = '10.1.0.0/16';
+  config.vips = [];
+  config.eips = [];
+  config.portForwards = [];
+  config.snats = [];
+  config.routes = [];
   for (let i = 0; i < eips + spareVips; i++)
     config.vips.push(create(VipSchema, { id: `v${i}`, ip: eipVip(i), nicId: 'pub0' }));
   for (let i = 0; i < eips; i++)

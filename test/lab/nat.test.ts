@@ -15,7 +15,7 @@ import { IP, client, natConfig, serve } from './nat-helpers.js';
 import { ROUTER_NICS, Topology } from './topology.js';
 
 const topology = await Topology.create();
-const daemon = await LabDaemon.start(topology.router);
+let daemon = await LabDaemon.start(topology.router);
 t.teardown(async () => {
   await daemon.destroy();
   topology.destroySync();
@@ -284,6 +284,21 @@ t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => {
   t.match(nat, /refused \(source not allowed\): [1-9]/, 'the refused packets of pf-closed are counted');
   const routes = (await ctl('show', 'routes')).stdout;
   t.match(routes, /r-behind-vm3\s+192\.168\.50\.0\/24\s+via 10\.2\.0\.13\s+yes/, 'show routes');
+});
+
+t.test('a restarted daemon restores the config from its snapshot and patch journal', async (t) => {
+  const before = await daemon.client.getConfig();
+  t.ok(before.generation > applied.generation + 2n, 'several Patches were journaled since the Apply');
+  await daemon.stop();
+  daemon = await LabDaemon.start(topology.router, {}, daemon.stateDir);
+  const after = await daemon.client.getConfig();
+  t.equal(after.generation, before.generation, 'the same generation');
+  t.same(
+    after.config?.vips.map((v) => v.id),
+    before.config?.vips.map((v) => v.id),
+    'the same VIPs, including the one added by Patch',
+  );
+  t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP works');
 });
 
 async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {

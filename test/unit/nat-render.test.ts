@@ -53,26 +53,22 @@ const sets = (r: NftRuleset) =>
   );
 
 const operation = fc.oneof(
-  fc
-    .record({ n: fc.integer({ min: 0, max: 5 }) })
-    .map(({ n }) =>
-      create(PatchOperationSchema, {
-        operation: {
-          case: 'putVip',
-          value: create(VipSchema, { id: `x${n}`, ip: `203.0.113.${150 + n}`, nicId: 'pub0' }),
-        },
-      }),
-    ),
-  fc
-    .record({ n: fc.integer({ min: 0, max: 5 }), ip: fc.integer({ min: 20, max: 25 }) })
-    .map(({ n, ip }) =>
-      create(PatchOperationSchema, {
-        operation: {
-          case: 'putEip',
-          value: create(EipSchema, { id: `xe${n}`, vipId: `x${n}`, privateIp: `10.1.0.${ip}` }),
-        },
-      }),
-    ),
+  fc.record({ n: fc.integer({ min: 0, max: 5 }) }).map(({ n }) =>
+    create(PatchOperationSchema, {
+      operation: {
+        case: 'putVip',
+        value: create(VipSchema, { id: `x${n}`, ip: `203.0.113.${150 + n}`, nicId: 'pub0' }),
+      },
+    }),
+  ),
+  fc.record({ n: fc.integer({ min: 0, max: 5 }), ip: fc.integer({ min: 20, max: 25 }) }).map(({ n, ip }) =>
+    create(PatchOperationSchema, {
+      operation: {
+        case: 'putEip',
+        value: create(EipSchema, { id: `xe${n}`, vipId: `x${n}`, privateIp: `10.1.0.${ip}` }),
+      },
+    }),
+  ),
   fc
     .record({
       n: fc.integer({ min: 0, max: 5 }),

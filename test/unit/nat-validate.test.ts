@@ -62,11 +62,7 @@ t.test('refusals carry field paths', async (t) => {
       (c) => void (c.eips[0] && (c.eips[0].privateIp = '10.1.0.1')),
       ['eips[0].private_ip'],
     ],
-    [
-      'EIP on the system VIP',
-      (c) => void (c.eips[0] && (c.eips[0].vipId = 'v-system')),
-      ['eips[0].vip_id'],
-    ],
+    ['EIP on the system VIP', (c) => void (c.eips[0] && (c.eips[0].vipId = 'v-system')), ['eips[0].vip_id']],
     [
       'port forward on an EIP VIP',
       (c) => void (c.portForwards[0] && (c.portForwards[0].vipId = 'v-eip')),

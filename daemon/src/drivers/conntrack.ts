@@ -9,6 +9,8 @@ import { type NetlinkSocket, createNetlink } from 'netlink';
 import { rejectedWith } from './netlink.js';
 
 const NETLINK_NETFILTER = 12;
+/** Up to this many selectors, one kernel-filtered dump each; beyond, one dump of everything. */
+const FILTERED_DUMPS_UP_TO = 16;
 const NLM_F_DUMP = 0x300;
 const CTNETLINK = 1 << 8;
 const MSG_GET = CTNETLINK | 1;
@@ -59,10 +61,22 @@ export class Conntrack {
   private socket: NetlinkSocket | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** Deletes the matching entries; returns how many were deleted. */
+  /**
+   * Deletes the matching entries; returns how many were deleted. A few selectors (a Patch) each get
+   * a dump filtered in the kernel; many (an Apply) share one dump of the whole table.
+   */
   clear(selectors: readonly FlowSelector[]): Promise<number> {
     const next = this.queue.then(async () => {
       let deleted = 0;
+      if (selectors.length > FILTERED_DUMPS_UP_TO) {
+        const byIp = new Map<string, FlowSelector[]>();
+        for (const s of selectors) byIp.set(s.ip, [...(byIp.get(s.ip) ?? []), s]);
+        for (const entry of await this.dump(undefined, 'orig')) {
+          const candidates = [...(byIp.get(entry.orig.dst) ?? []), ...(byIp.get(entry.reply.dst) ?? [])];
+          if (candidates.some((s) => matches(entry, s)) && (await this.delete(entry))) deleted++;
+        }
+        return deleted;
+      }
       for (const selector of selectors) {
         const entries = [...(await this.dump(selector.ip, 'orig'))];
         if (selector.replies) entries.push(...(await this.dump(selector.ip, 'reply')));
@@ -84,7 +98,12 @@ export class Conntrack {
     return this.socket;
   }
 
-  private async dump(ip: string, direction: 'orig' | 'reply'): Promise<Entry[]> {
+  /** Entries whose original (or reply) destination is `ip`; every entry when `ip` is undefined. */
+  private async dump(ip: string | undefined, direction: 'orig' | 'reply'): Promise<Entry[]> {
+    if (ip === undefined) {
+      const [messages] = await this.netlink.request(MSG_GET, [header()], { flags: NLM_F_DUMP });
+      return messages.flatMap((m) => parseEntry(m.data));
+    }
     const tuple = nest(
       direction === 'orig' ? CTA_TUPLE_ORIG : CTA_TUPLE_REPLY,
       nest(CTA_TUPLE_IP, leaf(CTA_IP_V4_DST, address(ip))),

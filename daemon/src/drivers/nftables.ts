@@ -111,6 +111,8 @@ export function execTransport(nft = 'nft'): NftTransport {
         if (err !== null) reject(new NftError(stderr.trim() || err.message));
         else resolve(stdout);
       });
+      // nft may exit before reading all input (a syntax error): its exit status tells why, not EPIPE.
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(input ?? '');
     });
   return {

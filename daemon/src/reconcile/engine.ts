@@ -196,12 +196,18 @@ export class Engine {
           [],
           { reason: 'STALE_GENERATION', metadata: { current_generation: String(current.generation) } },
         );
+      const phases = new Phases();
       const { config, relocate, operations } = build(current.config);
+      phases.mark('build');
       checkConfig(config, relocate);
+      phases.mark('validate');
       const unchanged = !this.degraded && sameConfig(config, current.config);
       if (unchanged && !validateOnly)
         return { generation: current.generation, results: this.results(StepOutcome.UNCHANGED) };
-      const rendered = render(config, await this.awaitLinks(config, relocate));
+      const facts = await this.awaitLinks(config, relocate);
+      phases.mark('facts');
+      const rendered = render(config, facts);
+      phases.mark('render');
       if (validateOnly)
         return { generation: current.generation, results: this.results(StepOutcome.VALIDATED) };
 
@@ -209,6 +215,7 @@ export class Engine {
       this.applyingGeneration = generation;
       try {
         const results = await this.converge(rendered, current.rendered, generation);
+        phases.mark('apply');
         const appliedAt = new Date();
         try {
           // A Patch is journaled (a few hundred bytes); an Apply, or a journal grown large, snapshots.
@@ -218,10 +225,11 @@ export class Engine {
           await this.rollback(this.options.steps, current.rendered, rendered);
           throw this.failed(generation, 'persist', e);
         }
+        phases.mark('persist');
         this.committedState = { generation, config, rendered, appliedAt };
         this.degraded = false;
         this.lastErrorText = '';
-        this.options.log.info({ generation, cause }, 'generation applied');
+        this.options.log.info({ generation, cause, ms: phases.report() }, 'generation applied');
         this.publish({ case: 'generationApplied', value: { cause, results } });
         if (this.options.store.wantsCompaction) void this.enqueue(() => this.compact());
         return { generation, results };
@@ -356,13 +364,34 @@ export class Engine {
   }
 }
 
+/** Relocating maps every object of the config (O(all)): only done when there is something to report. */
 function checkConfig(config: RouterConfig, relocate: Relocate): void {
-  const unimplemented = relocate(unimplementedSections(config));
-  if (unimplemented.length > 0)
-    throw new WriteError('UNIMPLEMENTED', summarizeViolations(unimplemented), unimplemented);
-  const violations = relocate(validateConfig(config));
-  if (violations.length > 0)
-    throw new WriteError('INVALID_ARGUMENT', summarizeViolations(violations), violations);
+  const unimplemented = unimplementedSections(config);
+  if (unimplemented.length > 0) {
+    const relocated = relocate(unimplemented);
+    throw new WriteError('UNIMPLEMENTED', summarizeViolations(relocated), relocated);
+  }
+  const violations = validateConfig(config);
+  if (violations.length > 0) {
+    const relocated = relocate(violations);
+    throw new WriteError('INVALID_ARGUMENT', summarizeViolations(relocated), relocated);
+  }
+}
+
+/** Milliseconds spent in each phase of a write, for the log (where a slow write spent its time). */
+class Phases {
+  private last = process.hrtime.bigint();
+  private readonly spent: Record<string, number> = {};
+
+  mark(phase: string): void {
+    const now = process.hrtime.bigint();
+    this.spent[phase] = Number(now - this.last) / 1e6;
+    this.last = now;
+  }
+
+  report(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.spent).map(([k, v]) => [k, Math.round(v * 100) / 100]));
+  }
 }
 
 function errorText(e: unknown): string {

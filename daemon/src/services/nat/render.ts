@@ -156,8 +156,6 @@ class Context {
 
   pieces(o: NatObject, kind: Kind): Piece[] {
     switch (kind) {
-      case 'vip':
-        return [];
       case 'eip': {
         const eip = o as Eip;
         const vip = this.vipById.get(eip.vipId);
@@ -224,7 +222,24 @@ class Context {
   }
 }
 
-type Kind = 'vip' | 'eip' | 'forward' | 'snat';
+type Kind = 'eip' | 'forward' | 'snat';
+
+/** Which objects each set's elements come from. */
+const SOURCE: Record<SetName, Kind | 'hairpin'> = {
+  [SET.eipDnat]: 'eip',
+  [SET.eipSnat]: 'eip',
+  [SET.eipStats]: 'eip',
+  [SET.forwardAddr]: 'forward',
+  [SET.forwardPort]: 'forward',
+  [SET.forwardRange]: 'forward',
+  [SET.forwardStats]: 'forward',
+  [SET.forwardRangeStats]: 'forward',
+  [SET.forwardGuarded]: 'forward',
+  [SET.forwardAllowed]: 'forward',
+  [SET.snat]: 'snat',
+  [SET.snatStats]: 'snat',
+  [SET.hairpin]: 'hairpin',
+};
 
 function fullRender(config: RouterConfig, interfaces: InterfacePlan, links: string): Memo {
   const vipById = new Map(config.vips.map((v) => [v.id, v]));
@@ -297,8 +312,9 @@ function derive(last: Memo, config: RouterConfig, interfaces: InterfacePlan): Me
     if (old !== undefined && replaced.has(vip.id) && (old.ip !== vip.ip || old.nicId !== vip.nicId))
       return undefined;
   }
-  const vipById = new Map(last.vipById);
-  for (const vip of vips.removed) vipById.delete(vip.id);
+  // Updated in place: only the latest render uses it (a full render builds its own).
+  const vipById = last.vipById;
+  for (const vip of vips.removed) if (vipById.get(vip.id) === vip) vipById.delete(vip.id);
   for (const vip of vips.added) vipById.set(vip.id, vip);
   const context = new Context(config, interfaces, vipById);
 
@@ -371,15 +387,17 @@ function makeSet(
   delta: NftSet['delta'],
 ): NftSet {
   const { counter, ...type } = SET_TYPES[name];
-  const source: readonly NatObject[] = name.startsWith('eip')
-    ? config.eips
-    : name.startsWith('pf')
-      ? config.portForwards
-      : name.startsWith('snat')
-        ? config.snats
-        : [];
+  const from = SOURCE[name];
+  const source: readonly NatObject[] =
+    from === 'eip'
+      ? config.eips
+      : from === 'forward'
+        ? config.portForwards
+        : from === 'snat'
+          ? config.snats
+          : [];
   const elements = lazy(() =>
-    name === SET.hairpin
+    from === 'hairpin'
       ? hairpin.map((p) => p.element)
       : source.flatMap((o) => (pieces.get(o) ?? []).filter((p) => p.set === name).map((p) => p.element)),
   );

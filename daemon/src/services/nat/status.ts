@@ -30,12 +30,12 @@ export async function vipStatuses(config: RouterConfig, netlink: Netlink): Promi
     if (vipId !== undefined) use(vipId, `snat:${s.id}`);
   }
   const own = ownAddressesByNic(config);
+  const held = new Set(addresses.map((a) => `${a.index} ${a.cidr.slice(0, a.cidr.indexOf('/'))}`));
   return config.vips.map((vip) => {
     const nic = config.nics.find((n) => n.id === vip.nicId);
     const mac = nic === undefined ? undefined : normalizeMac(nic.mac);
     const link = links.filter((l) => l.mac === mac).sort((a, b) => a.index - b.index)[0];
-    const present =
-      link !== undefined && addresses.some((a) => a.index === link.index && a.cidr.startsWith(`${vip.ip}/`));
+    const present = link !== undefined && held.has(`${link.index} ${vip.ip}`);
     return create(VipStatusSchema, {
       vip,
       link: link?.name ?? '',

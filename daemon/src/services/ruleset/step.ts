@@ -2,8 +2,8 @@
 // nft/commands.ts for how little a small change sends) and watches them for drift.
 //
 // Drift is found without comparing nft's reformatted JSON to ours rule by rule: after every
-// structural change the step reads back the tables' skeleton (`nft -t`: everything but set elements,
-// handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
+// structural change the step reads back the tables' skeleton (a terse `list ruleset`: everything but
+// set elements, handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
 // fresh skeleton with it, and each set's element count with the render. Any difference (tables
 // flushed, a rule or element deleted by hand) is repaired by loading the tables whole again.
 import { type NftTransport } from '../../drivers/nftables.js';
