@@ -43,18 +43,18 @@ await serve(inet, 'serve-http', 8080);
 const applied = await daemon.client.apply({ config: natConfig() });
 t.ok(applied.generation > 0n, 'the NAT config applies');
 
-t.test('curl through an EIP reaches the VM, which sees the real client', async (t) => {
+void t.test('curl through an EIP reaches the VM, which sees the real client', async (t) => {
   const r = await curl(inet, `http://${IP.eip}/`);
   t.equal(r.stdout, IP.internet, `vm1 answered and saw ${IP.internet}`);
 });
 
-t.test('SNAT: VMs reach the internet as their network VIP, an EIP VM as its EIP', async (t) => {
+void t.test('SNAT: VMs reach the internet as their network VIP, an EIP VM as its EIP', async (t) => {
   t.equal((await curl(vm2.ns, `http://${IP.internet}:8080/`)).stdout, IP.systemVip, 'net-a → system VIP');
   t.equal((await curl(vm3.ns, `http://${IP.internet}:8080/`)).stdout, IP.snatB, 'net-b → its VIP');
   t.equal((await curl(vm1.ns, `http://${IP.internet}:8080/`)).stdout, IP.eip, 'vm1 → its EIP');
 });
 
-t.test('port forwards: a tcp range to the matching ports, a same-port range, udp', async (t) => {
+void t.test('port forwards: a tcp range to the matching ports, a same-port range, udp', async (t) => {
   for (const [port, target] of [
     [8000, 9000],
     [8001, 9001],
@@ -71,14 +71,14 @@ t.test('port forwards: a tcp range to the matching ports, a same-port range, udp
   t.equal(udp.stdout, `5000 ${IP.internet}`, 'udp 5353 → vm3:5000');
 });
 
-t.test('port forward sources: outside the allowed CIDRs refused, inside forwarded', async (t) => {
+void t.test('port forward sources: outside the allowed CIDRs refused, inside forwarded', async (t) => {
   const refused = await client(inet, 'tcp', IP.forwards, '2222', '1500');
   t.not(refused.code, 0, `${IP.internet} is not in 198.51.100.0/24: refused`);
   const allowed = await client(inet, 'tcp', IP.forwards, '2223');
   t.equal(allowed.stdout, `6000 ${IP.internet}`, 'the forward listing 203.0.113.0/24 lets it through');
 });
 
-t.test('hairpin: VMs reach another VM through its EIP', async (t) => {
+void t.test('hairpin: VMs reach another VM through its EIP', async (t) => {
   const sameNetwork = await curl(vm2.ns, `http://${IP.eip}/`);
   t.equal(sameNetwork.stdout, '10.1.0.1', 'vm2 (same network) reaches vm1, masqueraded to the gateway');
   const otherNetwork = await curl(vm3.ns, `http://${IP.eip}/`);
@@ -87,7 +87,7 @@ t.test('hairpin: VMs reach another VM through its EIP', async (t) => {
   t.equal(forwarded.stdout, `9000 ${vm3.ip}`, 'vm3 reaches vm2 through a port forward');
 });
 
-t.test('static routes: a network behind a VM carries traffic; a blackhole drops', async (t) => {
+void t.test('static routes: a network behind a VM carries traffic; a blackhole drops', async (t) => {
   const ping = await inNamespace(inet, 'ping', ['-c1', '-W2', IP.behindVm3], { allowFailure: true });
   t.equal(ping.code, 0, `${IP.behindVm3} behind vm3 answers through the static route`);
   const routes = (await ip('-n', rt, 'route', 'show', 'proto', '176')).stdout;
@@ -97,7 +97,7 @@ t.test('static routes: a network behind a VM carries traffic; a blackhole drops'
   t.not(dropped.code, 0, 'the blackhole drops');
 });
 
-t.test('removing an EIP cuts its open connection; re-adding it works', async (t) => {
+void t.test('removing an EIP cuts its open connection; re-adding it works', async (t) => {
   // A long-lived client in the internet namespace: one line echoed, then waits for the go.
   const session = spawn('ip', [
     'netns',
@@ -117,19 +117,21 @@ t.test('removing an EIP cuts its open connection; re-adding it works', async (t)
     ].join('\n'),
   ]);
   t.teardown(() => session.kill());
-  const lines: string[] = [];
-  session.stdout?.on('data', (c: Buffer) => lines.push(...c.toString().trim().split('\n')));
-  session.stdin?.on('error', () => undefined);
-  await until(() => lines.some((l) => l.startsWith('echo')));
-  t.ok(lines.includes('echo one'), 'the connection through the EIP works');
+  // Unbuffered print() writes a line in pieces: join the output, then split it into lines.
+  let output = '';
+  session.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  const lines = () => output.split('\n').filter((l) => l !== '');
+  session.stdin.on('error', () => undefined);
+  await until(() => output.includes('\n'));
+  t.ok(lines().includes('echo one'), 'the connection through the EIP works');
 
   const removed = await daemon.client.patch({
     operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-vm1' } } }],
   });
   t.comment(removed.results.map((r) => `${r.step}: ${r.message}`).join('; '));
-  session.stdin?.end('go\n');
-  await until(() => lines.some((l) => l.startsWith('after')), 10_000);
-  t.notOk(lines.includes('after two'), `the open connection stopped (${lines.at(-1) ?? ''})`);
+  session.stdin.end('go\n');
+  await until(() => /after .*\n/.test(output), 10_000);
+  t.notOk(lines().includes('after two'), `the open connection stopped (${lines().at(-1) ?? ''})`);
   t.not((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'no new connection reaches vm1');
   const flows = await inNamespace(rt, 'conntrack', ['-L', '-d', IP.eip], { allowFailure: true });
   t.notMatch(flows.stdout, /dport=7000/, 'no conntrack entry of the old mapping is left');
@@ -147,7 +149,7 @@ t.test('removing an EIP cuts its open connection; re-adding it works', async (t)
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'after re-adding, curl reaches vm1');
 });
 
-t.test('a new VIP is announced with a gratuitous ARP', async (t) => {
+void t.test('a new VIP is announced with a gratuitous ARP', async (t) => {
   await ip(
     '-n',
     inet,
@@ -180,7 +182,7 @@ t.test('a new VIP is announced with a gratuitous ARP', async (t) => {
   t.match(addresses, `${IP.announced}/32`, 'the VIP is on the public NIC as a /32');
 });
 
-t.test('invalid input is refused with field paths and changes nothing', async (t) => {
+void t.test('invalid input is refused with field paths and changes nothing', async (t) => {
   const before = (await daemon.client.getConfig()).generation;
   const refused = async (operation: Parameters<typeof daemon.client.patch>[0]) => {
     try {
@@ -246,7 +248,7 @@ t.test('invalid input is refused with field paths and changes nothing', async (t
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP still works');
 });
 
-t.test('drift: a VIP address and a map element removed by hand are repaired', async (t) => {
+void t.test('drift: a VIP address and a map element removed by hand are repaired', async (t) => {
   await ip('-n', rt, 'addr', 'del', `${IP.eip}/32`, 'dev', ROUTER_NICS.public.ifname);
   await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'eip_dnat', `{ ${IP.eip} }`]);
   const { repaired } = await daemon.client.checkDrift();
@@ -261,7 +263,7 @@ t.test('drift: a VIP address and a map element removed by hand are repaired', as
   t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
 });
 
-t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => {
+void t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => {
   const ctl = (...args: string[]) => run(process.execPath, [VROUTERCTL, '--socket', daemon.socket, ...args]);
   // Counters start when the set was last loaded (the drift repair above reloaded the table).
   await client(inet, 'tcp', IP.forwards, '2222', '1000');
@@ -286,7 +288,7 @@ t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => {
   t.match(routes, /r-behind-vm3\s+192\.168\.50\.0\/24\s+via 10\.2\.0\.13\s+yes/, 'show routes');
 });
 
-t.test('a restarted daemon restores the config from its snapshot and patch journal', async (t) => {
+void t.test('a restarted daemon restores the config from its snapshot and patch journal', async (t) => {
   const before = await daemon.client.getConfig();
   t.ok(before.generation > applied.generation + 2n, 'several Patches were journaled since the Apply');
   await daemon.stop();

@@ -16,7 +16,7 @@ const put = (id: string) =>
     operation: { case: 'putEip', value: create(EipSchema, { id, vipId: 'v-pf', privateIp: '10.1.0.30' }) },
   });
 
-t.test('records round-trip; a torn or corrupt tail is cut off', async (t) => {
+void t.test('records round-trip; a torn or corrupt tail is cut off', (t) => {
   const a = encodeRecord({ generation: 5n, appliedAt: new Date(1000), operations: [put('a')] });
   const b = encodeRecord({ generation: 6n, appliedAt: new Date(2000), operations: [put('b')] });
   const both = decodeRecords(Buffer.concat([a, b]));
@@ -35,9 +35,10 @@ t.test('records round-trip; a torn or corrupt tail is cut off', async (t) => {
   const corrupt = Buffer.concat([a, b]);
   corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 1) ^ 0xff, corrupt.length - 1);
   t.same(decodeRecords(corrupt).records.length, 1, 'a record with a bad checksum is dropped');
+  t.end();
 });
 
-t.test('load replays the journal onto the snapshot and truncates a torn tail', async (t) => {
+void t.test('load replays the journal onto the snapshot and truncates a torn tail', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'journal-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = new StateStore(dir);

@@ -7,11 +7,7 @@ import { create } from '@bufbuild/protobuf';
 import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
 import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
 import { EipSchema, PortForwardSchema, VipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
-import {
-  type PatchOperation,
-  ObjectKind,
-  PatchOperationSchema,
-} from '../../daemon/src/gen/vrouter/v1/service_pb.js';
+import { ObjectKind, PatchOperationSchema } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { applyPatch } from '../../daemon/src/config/patch.js';
 import { validateConfig } from '../../daemon/src/config/validate.js';
 import { planTransaction } from '../../daemon/src/nft/commands.js';
@@ -30,19 +26,21 @@ const facts: Facts = {
 };
 const GOLDEN = `${REPO_ROOT}test/unit/golden/nat-ruleset.json`;
 
-t.test('the NAT table of the lab NAT config matches the golden file', async (t) => {
+void t.test('the NAT table of the lab NAT config matches the golden file', (t) => {
   const { commands } = planTransaction(render(natConfig(), facts).nft, { tables: [] }, 'replace');
   const text = `${JSON.stringify({ nftables: commands }, null, 1)}\n`;
   if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(GOLDEN, text);
   t.equal(text, readFileSync(GOLDEN, 'utf8'), 'set UPDATE_GOLDEN=1 to accept a deliberate change');
+  t.end();
 });
 
-t.test('the VIP plan holds the /32 VIPs, not the NIC address', async (t) => {
+void t.test('the VIP plan holds the /32 VIPs, not the NIC address', (t) => {
   const vips = render(natConfig(), facts).interfaces.vips.all();
   t.same(
     vips.map((v) => `${v.link} ${v.ip}`),
     ['ens5 203.0.113.10', 'ens5 203.0.113.20', 'ens5 203.0.113.30'],
   );
+  t.end();
 });
 
 const sets = (r: NftRuleset) =>
@@ -107,15 +105,15 @@ const operation = fc.oneof(
     ),
 );
 
-t.test(
+void t.test(
   'a render derived by Patches equals a fresh render, and its delta moves the kernel there',
-  async (t) => {
+  (t) => {
     fc.assert(
       fc.property(fc.array(operation, { minLength: 1, maxLength: 30 }), (ops) => {
         let config: RouterConfig = natConfig();
         let previous = render(config, facts);
         for (const op of ops) {
-          const patched = applyPatch(config, [op as PatchOperation]);
+          const patched = applyPatch(config, [op]);
           if (Array.isArray(patched) || validateConfig(patched.config).length > 0) continue;
           const derived = render(patched.config, facts);
           const fresh = render(structuredClone(patched.config), facts);
@@ -129,13 +127,17 @@ t.test(
             const el = body?.element;
             if (el === undefined) return false;
             const list = content.get(el.name) ?? [];
-            const keys = el.elem.map((e) => JSON.stringify(Array.isArray(e) ? e[0] : e));
+            const keys = el.elem.map((e) => JSON.stringify(Array.isArray(e) ? (e as unknown[])[0] : e));
             const next =
               'add' in c
                 ? [
                     ...list,
                     ...el.elem.map((e) =>
-                      JSON.stringify(Array.isArray(e) ? { key: e[0], value: e[1] } : { key: e }),
+                      JSON.stringify(
+                        Array.isArray(e)
+                          ? { key: (e as unknown[])[0], value: (e as unknown[])[1] }
+                          : { key: e },
+                      ),
                     ),
                   ]
                 : list.filter((x) => !keys.includes(JSON.stringify((JSON.parse(x) as { key: unknown }).key)));
@@ -151,5 +153,6 @@ t.test(
       { numRuns: 200 },
     );
     t.pass('200 random Patch sequences');
+    t.end();
   },
 );

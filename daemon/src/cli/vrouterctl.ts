@@ -9,6 +9,7 @@ import { type Timestamp, timestampDate } from '@bufbuild/protobuf/wkt';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
 import { NicRole } from '../gen/vrouter/v1/interfaces_pb.js';
+import { TransportProtocol } from '../gen/vrouter/v1/common_pb.js';
 import {
   ApplyResponseSchema,
   type GetStatusResponse,
@@ -307,7 +308,7 @@ function describeNat(r: GetNatStatusResponse): string {
         return [
           pf?.id ?? '',
           f.vipIp,
-          `${pf?.protocol === 2 ? 'udp' : 'tcp'} ${range(pf?.vipPorts)}`,
+          `${pf?.protocol === TransportProtocol.UDP ? 'udp' : 'tcp'} ${range(pf?.vipPorts)}`,
           `${pf?.privateIp ?? ''}:${range(target)}`,
           pf?.allowedSourceCidrs.join(' ') || 'any',
           traffic(f.counters),

@@ -48,8 +48,7 @@ export interface RouteSpec {
 
 const AF_INET = 2;
 const RT_TABLE_MAIN = 254;
-const RTN_UNICAST = 1;
-const RTN_BLACKHOLE = 6;
+
 const AF_INET6 = 10;
 const RT_SCOPE_UNIVERSE = 0;
 const IF_OPER_UP = 6;
@@ -162,9 +161,10 @@ function routeMessage(route: RouteSpec) {
       family: AF_INET,
       dstLen: Number(route.destination.slice(slash + 1)),
       table: RT_TABLE_MAIN,
-      protocol: route.protocol,
-      scope: 0,
-      type: route.blackhole ? RTN_BLACKHOLE : RTN_UNICAST,
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- our own number (176) is not in the package's enum
+      protocol: route.protocol as rt.RouteProtocol,
+      scope: rt.RouteScope.UNIVERSE,
+      type: route.blackhole ? rt.RouteType.BLACKHOLE : rt.RouteType.UNICAST,
     },
     attrs: {
       dst: Buffer.from(ipaddr.parse(route.destination.slice(0, slash)).toByteArray()),

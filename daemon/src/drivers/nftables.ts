@@ -1,8 +1,11 @@
 // nftables through libnftables in process (koffi FFI): one netlink transaction per call with no
 // process start, which is what makes a one-element Patch cost microseconds rather than the ~6 ms of
-// spawning `nft`. The `exec` transport (`nft -j -f -`) is kept for comparison in `make bench` and for
+// spawning `nft`. The `exec` transport (`nft -j` per call) is kept for comparison in `make bench` and for
 // systems without libnftables. Both speak nft's JSON (libnftables-json(5)).
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import koffi, { type LibraryHandle } from 'koffi';
 import type { NftCommand } from '../nft/commands.js';
 
@@ -103,6 +106,9 @@ export function libnftablesTransport(): NftTransport {
   };
 }
 
+/** Longest JSON document passed to `nft` as an argument (Linux caps one argument at 128 KiB). */
+const MAX_ARGUMENT = 100_000;
+
 /** Transport that starts `nft` for every call. */
 export function execTransport(nft = 'nft'): NftTransport {
   const exec = (args: string[], input?: string) =>
@@ -116,8 +122,22 @@ export function execTransport(nft = 'nft'): NftTransport {
       child.stdin?.end(input ?? '');
     });
   return {
+    // nft reads `-f -` by opening /dev/stdin, which fails on the socket Node gives a child as stdin
+    // (ENXIO): small documents go as an argument, large ones through a temporary file.
     async run(commands) {
-      if (commands.length > 0) await exec(['-j', '-f', '-'], JSON.stringify({ nftables: commands }));
+      if (commands.length === 0) return;
+      const text = JSON.stringify({ nftables: commands });
+      if (text.length <= MAX_ARGUMENT) {
+        await exec(['-j', text]);
+        return;
+      }
+      const dir = await mkdtemp(join(tmpdir(), 'vrouterd-nft-'));
+      try {
+        await writeFile(join(dir, 'ruleset.json'), text);
+        await exec(['-j', '-f', join(dir, 'ruleset.json')]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
     listTable(family, name, terse) {
       return this.list(`table ${family} ${name}`, terse);

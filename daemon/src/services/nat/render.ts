@@ -32,13 +32,15 @@ export interface VipAddress {
   readonly mac: string;
 }
 
-/** Lazily built full list, plus the change relative to `base` when derived from it by a Patch. */
-export interface Derived<T, Self> {
-  all(): readonly T[];
-  readonly delta?: { readonly base: Self; readonly added: readonly T[]; readonly removed: readonly T[] };
+/** The VIP addresses: the full list built lazily, and the change since `base` when derived by a Patch. */
+export interface VipPlan {
+  all(): readonly VipAddress[];
+  readonly delta?: {
+    readonly base: VipPlan;
+    readonly added: readonly VipAddress[];
+    readonly removed: readonly VipAddress[];
+  };
 }
-
-export interface VipPlan extends Derived<VipAddress, VipPlan> {}
 
 /** Connection tracking entries a NAT change must clear: flows to `vip` (on `protocol` and `ports`). */
 export interface ConntrackTarget {
@@ -56,7 +58,15 @@ export interface NatMapping {
   readonly target: ConntrackTarget;
 }
 
-export interface NatPlan extends Derived<NatMapping, NatPlan> {}
+/** The NAT mappings: the full list built lazily, and the change since `base` when derived by a Patch. */
+export interface NatPlan {
+  all(): readonly NatMapping[];
+  readonly delta?: {
+    readonly base: NatPlan;
+    readonly added: readonly NatMapping[];
+    readonly removed: readonly NatMapping[];
+  };
+}
 
 export interface NatArtifacts {
   readonly sets: ReadonlyMap<SetName, NftSet>;
@@ -95,11 +105,6 @@ const SET_TYPES: Record<SetName, Pick<NftSet, 'type' | 'map' | 'flags'> & { coun
 };
 
 export const SET_NAMES = Object.keys(SET_TYPES) as SetName[];
-
-/** Sets whose elements carry counters (`counter` on the set). */
-export function hasCounters(name: string): boolean {
-  return SET_TYPES[name as SetName]?.counter === true;
-}
 
 type NatObject = Vip | Eip | PortForward | Snat;
 

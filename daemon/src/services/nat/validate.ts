@@ -18,6 +18,7 @@ import type { NicLookup } from '../interfaces/validate.js';
 import type { NetworkLookup } from '../networks/validate.js';
 
 export const MAX_ALLOWED_SOURCES = 64;
+const KNOWN_PROTOCOLS: readonly number[] = [TransportProtocol.TCP, TransportProtocol.UDP];
 
 /** An inclusive port range with `end` resolved. */
 export interface Ports {
@@ -84,7 +85,7 @@ export class PortTable {
     const ports = portsOf(pf.vipPorts);
     if (ports.start === ports.end) {
       let singles = this.singles.get(key);
-      if (singles === undefined) this.singles.set(key, (singles = new Map()));
+      if (singles === undefined) this.singles.set(key, (singles = new Map<number, PortForward>()));
       singles.set(ports.start, pf);
     } else {
       let ranges = this.ranges.get(key);
@@ -262,8 +263,8 @@ export function checkPortForward(
   const before = v.items.length;
   checkText(v, `${path}.description`, pf.description);
   if (pf.protocol === TransportProtocol.UNSPECIFIED) v.add(`${path}.protocol`, 'required: TCP or UDP');
-  else if (pf.protocol !== TransportProtocol.TCP && pf.protocol !== TransportProtocol.UDP)
-    v.add(`${path}.protocol`, `unknown protocol ${pf.protocol}`);
+  else if (!KNOWN_PROTOCOLS.includes(pf.protocol))
+    v.add(`${path}.protocol`, `unknown protocol ${String(pf.protocol)}`);
   const ports = checkPorts(pf.vipPorts, `${path}.vip_ports`, v);
   if (pf.privatePorts !== undefined && (pf.privatePorts.start !== 0 || pf.privatePorts.end !== 0)) {
     const target = checkPorts(pf.privatePorts, `${path}.private_ports`, v);
