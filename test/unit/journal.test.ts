@@ -42,7 +42,8 @@ void t.test('load replays the journal onto the snapshot and truncates a torn tai
   const dir = await mkdtemp(join(tmpdir(), 'journal-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = new StateStore(dir);
-  await store.save({ generation: 3n, appliedAt: new Date(), config: natConfig() });
+  await store.save({ generation: 2n, appliedAt: new Date(), config: natConfig() });
+  await store.append({ generation: 3n, appliedAt: new Date(), config: natConfig() });
   await store.append({ generation: 4n, appliedAt: new Date(), operations: [put('e-new')] });
   await store.append({
     generation: 5n,
@@ -67,4 +68,5 @@ void t.test('load replays the journal onto the snapshot and truncates a torn tai
   t.equal(again?.generation, 5n, 'the torn tail was cut and loading again gives the same');
   await store.save({ generation: 5n, appliedAt: new Date(), config: loaded?.config ?? natConfig() });
   t.equal((await readFile(join(dir, 'patches.journal'))).length, 0, 'a snapshot empties the journal');
+  t.notOk(store.wantsCompaction, 'and then nothing is left to fold');
 });

@@ -218,9 +218,12 @@ export class Engine {
         phases.mark('apply');
         const appliedAt = new Date();
         try {
-          // A Patch is journaled (a few hundred bytes); an Apply, or a journal grown large, snapshots.
-          if (operations === undefined) await this.options.store.save({ generation, appliedAt, config });
-          else await this.options.store.append({ generation, appliedAt, operations });
+          // Journaled (binary, fdatasync'd); the readable snapshot follows off the caller's path.
+          await this.options.store.append(
+            operations === undefined
+              ? { generation, appliedAt, config }
+              : { generation, appliedAt, operations },
+          );
         } catch (e) {
           await this.rollback(this.options.steps, current.rendered, rendered);
           throw this.failed(generation, 'persist', e);
@@ -239,7 +242,7 @@ export class Engine {
     });
   }
 
-  /** Folds the journal into a snapshot; queued after the write that grew it, so no caller waits. */
+  /** Folds the journal into a snapshot; queued after the write that needs it, so no caller waits. */
   private async compact(): Promise<void> {
     const { generation, appliedAt, config } = this.committedState;
     if (!this.options.store.wantsCompaction || appliedAt === undefined) return;

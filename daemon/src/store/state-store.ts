@@ -1,8 +1,8 @@
 // The last good desired state on disk, written only after the data plane holds it: a snapshot
 // (`<state dir>/config.json`: generation, time and the config in its proto3 JSON form, so an operator
-// can read it) plus the journal of the Patches applied since (journal.ts). An Apply writes a snapshot
-// and empties the journal; a Patch appends one record; the engine folds a grown journal into a new
-// snapshot (compact) off the caller's path. Loading replays the journal onto the snapshot.
+// can read it) plus the journal of the writes applied since (journal.ts). Every write appends one
+// record; the engine folds the journal into a new snapshot (compact) off the caller's path once it
+// holds an Apply's whole config or has grown large. Loading replays the journal onto the snapshot.
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type JsonValue, create, fromJson, toJson } from '@bufbuild/protobuf';
@@ -43,6 +43,10 @@ export class StateStore {
       if (record.generation <= base.generation) continue;
       if (record.generation !== base.generation + 1n)
         throw new Error(`journal jumps from generation ${base.generation} to ${record.generation}`);
+      if ('config' in record) {
+        state = { generation: record.generation, appliedAt: record.appliedAt, config: record.config };
+        continue;
+      }
       const patched = applyPatch(base.config, record.operations);
       if (Array.isArray(patched))
         throw new Error(
@@ -53,15 +57,15 @@ export class StateStore {
     return state;
   }
 
-  /** Records an applied Patch (durable when it resolves). */
+  /** Records an applied write (durable when it resolves). */
   async append(record: JournalRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await this.journal.append(record);
   }
 
-  /** Whether the journal has grown enough to be folded into a snapshot. */
+  /** Whether the journal should be folded into a snapshot: it holds a whole config, or has grown. */
   get wantsCompaction(): boolean {
-    return this.journal.bytes > COMPACT_BYTES;
+    return this.journal.holdsConfig || this.journal.bytes > COMPACT_BYTES;
   }
 
   async close(): Promise<void> {
