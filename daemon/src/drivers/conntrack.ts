@@ -5,12 +5,16 @@
 // address (CTA_FILTER, Linux ≥ 5.9), then one delete per entry by its original tuple, echoed back as
 // the kernel sent it. Entries are matched again here, so a kernel that ignores the filter is still
 // handled correctly, just slower. Message layout: include/uapi/linux/netfilter/nfnetlink_conntrack.h.
+import { readFile } from 'node:fs/promises';
 import { type NetlinkSocket, createNetlink } from 'netlink';
 import { rejectedWith } from './netlink.js';
 
 const NETLINK_NETFILTER = 12;
 /** Up to this many selectors, one kernel-filtered dump each; beyond, one dump of everything. */
 const FILTERED_DUMPS_UP_TO = 16;
+/** Tables up to this many entries are dumped whole (one walk) rather than filtered (two walks). */
+const WHOLE_DUMP_UP_TO = 5000;
+const COUNT_FILE = '/proc/sys/net/netfilter/nf_conntrack_count';
 const NLM_F_DUMP = 0x300;
 const CTNETLINK = 1 << 8;
 const MSG_GET = CTNETLINK | 1;
@@ -62,13 +66,16 @@ export class Conntrack {
   private queue: Promise<unknown> = Promise.resolve();
 
   /**
-   * Deletes the matching entries; returns how many were deleted. A few selectors (a Patch) each get
-   * a dump filtered in the kernel; many (an Apply) share one dump of the whole table.
+   * Deletes the matching entries; returns how many were deleted. Every dump walks the kernel's whole
+   * hash table (~10 ms with 262k buckets, however few entries), so a small table, or many selectors
+   * (an Apply), get one dump of everything filtered here; a few selectors on a big table get a dump
+   * filtered in the kernel each (orig and reply: two walks), so millions of entries stay there.
    */
   clear(selectors: readonly FlowSelector[]): Promise<number> {
     const next = this.queue.then(async () => {
       let deleted = 0;
-      if (selectors.length > FILTERED_DUMPS_UP_TO) {
+      if (selectors.length === 0) return 0;
+      if (selectors.length > FILTERED_DUMPS_UP_TO || (await entryCount()) <= WHOLE_DUMP_UP_TO) {
         const byIp = new Map<string, FlowSelector[]>();
         for (const s of selectors) byIp.set(s.ip, [...(byIp.get(s.ip) ?? []), s]);
         for (const entry of await this.dump(undefined, 'orig')) {
@@ -129,6 +136,15 @@ export class Conntrack {
       if (rejectedWith(e) === 'ENOENT') return false;
       throw e;
     }
+  }
+}
+
+/** Entries in the namespace's conntrack table; unknown (no conntrack yet) counts as none. */
+async function entryCount(): Promise<number> {
+  try {
+    return Number((await readFile(COUNT_FILE, 'utf8')).trim());
+  } catch {
+    return 0;
   }
 }
 
