@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { startApiServer } from './api/server.js';
 import { USAGE, parseDaemonArgs } from './args.js';
+import { GratuitousArp } from './drivers/arp.js';
+import { Conntrack } from './drivers/conntrack.js';
 import { Netlink } from './drivers/netlink.js';
 import { execTransport, libnftablesTransport } from './drivers/nftables.js';
 import { systemdNotifier } from './drivers/systemd.js';
@@ -15,6 +17,10 @@ import { dnsStatus } from './services/dns/status.js';
 import { DnsStep } from './services/dns/step.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
+import { natStatus, vipStatuses } from './services/nat/status.js';
+import { NatStep } from './services/nat/step.js';
+import { routeStatuses } from './services/routes/status.js';
+import { RoutesStep } from './services/routes/step.js';
 import { NftablesStep } from './services/ruleset/step.js';
 import { managementApiOf } from './services/firewall/plan.js';
 import { readRuleCounters } from './services/firewall/status.js';
@@ -42,8 +48,16 @@ async function main(): Promise<void> {
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
   const dns = new DnsServer(log, (severity, message) => engine.serviceEvent('dns', severity, message));
   const managementApi = managementApiOf(args.listen);
+  const arp = new GratuitousArp();
+  const conntrack = new Conntrack();
   const engine = new Engine({
-    steps: [new InterfacesStep(netlink), new NftablesStep(nft), new DnsStep(dns)],
+    steps: [
+      new InterfacesStep(netlink, arp, log),
+      new NftablesStep(nft),
+      new NatStep(conntrack),
+      new RoutesStep(netlink),
+      new DnsStep(dns),
+    ],
     store: new StateStore(args.stateDir),
     facts: async () => ({ ...(await gatherFacts(netlink)), managementApi }),
     nicWaitMs: args.nicWaitSeconds * 1000,
@@ -70,6 +84,9 @@ async function main(): Promise<void> {
       nicStatuses: (config) => nicStatuses(config, netlink),
       dnsStatus: () => dnsStatus(dns),
       firewallCounters: () => readRuleCounters(nft),
+      vipStatuses: (config) => vipStatuses(config, netlink),
+      natStatus: (config) => natStatus(config, nft),
+      routeStatuses: (config) => routeStatuses(config, netlink),
       log,
     },
     { address: args.listen, tls, controlSocket: args.controlSocket },
@@ -104,6 +121,8 @@ async function main(): Promise<void> {
     void Promise.all([api.shutdown(), dns.stop()]).then(() => {
       netlink.close();
       nft.close();
+      arp.close();
+      conntrack.close();
       process.exit(0);
     });
   };

@@ -1,33 +1,34 @@
-#!/usr/bin/env node
-// Short-connection load generator for `make bench`, run in a lab namespace:
-//   conn-rate.js HOST PORT TOTAL CONCURRENCY   → {"rate": connections per second, "failed": N}
-// Each connection: connect, close at once; CONCURRENCY of them in flight, TOTAL in all.
-import net from 'node:net';
+// Load generator of the connection-rate benchmark, run inside the client's namespace:
+// `node conn-rate.js HOST PORT SECONDS CONCURRENCY` prints completed connections per second. Each
+// connection: connect, read the server's greeting, reset (RST, so no TIME_WAIT is left on either side
+// to collide with the next run's tuples).
+import { connect } from 'node:net';
 
-const [host = '', portText = '', totalText = '', concurrencyText = ''] = process.argv.slice(2);
-const port = Number(portText);
-const total = Number(totalText);
-const concurrency = Number(concurrencyText);
-let started = 0;
-let finished = 0;
+const [host = '', port = '0', seconds = '5', concurrency = '64'] = process.argv.slice(2);
+const until = Date.now() + Number(seconds) * 1000;
+let done = 0;
 let failed = 0;
-const t0 = process.hrtime.bigint();
 
-function one(): void {
-  if (started >= total) return;
-  started++;
-  const socket = net.connect({ host, port });
-  socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
-  socket.once('connect', () => socket.end());
-  socket.on('data', () => undefined);
-  socket.once('error', () => failed++);
-  socket.once('close', () => {
-    finished++;
-    if (finished === total) {
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      process.stdout.write(`${JSON.stringify({ rate: (total - failed) / seconds, failed })}\n`);
-    } else one();
+function worker(): Promise<void> {
+  return new Promise((resolve) => {
+    const next = () => {
+      if (Date.now() >= until) return resolve();
+      const socket = connect(Number(port), host);
+      socket.setTimeout(3000, () => socket.destroy(new Error('timeout')));
+      socket.once('data', () => {
+        done++;
+        socket.resetAndDestroy();
+        next();
+      });
+      socket.once('error', () => {
+        failed++;
+        next();
+      });
+    };
+    next();
   });
 }
 
-for (let i = 0; i < concurrency; i++) one();
+const started = Date.now();
+await Promise.all(Array.from({ length: Number(concurrency) }, worker));
+process.stdout.write(JSON.stringify({ rate: done / ((Date.now() - started) / 1000), done, failed }));

@@ -13,6 +13,7 @@ import { create } from '@bufbuild/protobuf';
 import { DnsSchema } from '../../daemon/src/gen/vrouter/v1/dns_pb.js';
 import { DnsSettingsSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
 import { parseRecords, renderDns } from '../../daemon/src/services/dns/render.js';
+import { EMPTY_INTERFACE_PLAN } from '../../daemon/src/services/interfaces/plan.js';
 import { type Arrival, Resolver } from '../../daemon/src/services/dns/resolver.js';
 import { UpstreamServer, dig } from '../lab/dns-tools.js';
 import { LabDaemon } from '../lab/daemon.js';
@@ -88,6 +89,7 @@ function codecCost(): { ours: number; dns2: number } {
   for (const n of config.networks) n.dns = create(DnsSettingsSchema, { enabled: true });
   config.dns = create(DnsSchema, { rateLimitQps: 1_000_000 });
   const plan = renderDns(config, {
+    ...EMPTY_INTERFACE_PLAN,
     links: config.nics.map((n, i) => ({
       nicId: n.id,
       name: `eth${i}`,

@@ -21,6 +21,8 @@ export interface DaemonOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Keep running after this process exits (`make lab`). */
   readonly detached?: boolean;
+  /** nftables transport (`--nft-backend`); the daemon's default when absent. */
+  readonly nftBackend?: 'lib' | 'exec';
 }
 
 export class LabDaemon {
@@ -77,6 +79,7 @@ export class LabDaemon {
       '--log-level',
       'debug',
     ];
+    if (o.nftBackend !== undefined) args.push('--nft-backend', o.nftBackend);
     if (o.listen !== undefined) {
       args.push('--listen', o.listen);
       if (o.tls === undefined) args.push('--insecure');

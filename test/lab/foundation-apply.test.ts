@@ -43,7 +43,11 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
       [],
       'every step holds its part',
     );
-    t.same(await addressesOf(rt, 'ens5'), ['203.0.113.2/24']);
+    t.same(
+      await addressesOf(rt, 'ens5'),
+      ['203.0.113.10/32', '203.0.113.2/24'],
+      'its address and the EIP VIP',
+    );
     t.same(await addressesOf(rt, 'ens3'), ['10.1.0.1/24']);
     t.same(await addressesOf(rt, 'ens4'), ['10.2.0.1/24']);
     const status = await client.getStatus();
@@ -81,6 +85,7 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
         ['networks[0].hosts[1].ip', '10.1.0.12 is outside 10.2.0.0/16'],
         ['networks[1].cidr', '10.2.0.0/24 overlaps 10.2.0.0/16 of networks[0]'],
         ['networks[1].hosts[1].ip', '10.9.0.5 is outside 10.2.0.0/24'],
+        ['eips[0].private_ip', '10.1.0.11 is not inside any private network'],
       ],
     );
     t.equal(await kernelSnapshot(rt), before, 'addresses, links and nftables are byte-identical');
@@ -132,7 +137,7 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
     t.same(error.info, { step: 'interfaces', failed_generation: '2', rolled_back_to: '1' });
     t.same(
       await addressesOf(rt, 'ens5'),
-      ['203.0.113.2/24'],
+      ['203.0.113.10/32', '203.0.113.2/24'],
       'the address added before the failure is gone again',
     );
     t.equal(await kernelSnapshot(rt), before, 'addresses, links and nftables as they were');

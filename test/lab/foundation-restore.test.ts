@@ -44,7 +44,7 @@ t.test('foundation: restore and drift', async (t) => {
       const byStep = Object.fromEntries(repaired.map((r) => [r.step, r.findings]));
       t.same(byStep['interfaces'], ['ens5: address 203.0.113.2/24 missing, added', 'ens4: mtu 1500 -> 1450']);
       t.same(byStep['nftables'], ['table inet vrouter is missing', 'table ip vrouter_nat is missing']);
-      t.same(await addressesOf(rt, 'ens5'), ['203.0.113.2/24']);
+      t.same(await addressesOf(rt, 'ens5'), ['203.0.113.10/32', '203.0.113.2/24']);
       t.equal((await inNamespace(rt, 'nft', ['list', 'table', 'ip', 'vrouter_nat'])).code, 0);
       const event = await events.next(
         (e) => e.event.case === 'driftRepaired' && e.event.value.step === 'nftables',

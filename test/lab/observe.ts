@@ -4,11 +4,14 @@ import type { WatchResponse } from '../../daemon/src/gen/vrouter/v1/service_pb.j
 import type { RouterClient } from '../../daemon/src/cli/client.js';
 import { inNamespace, ip } from './exec.js';
 
-/** Global addresses of a link, CIDR form, as `ip` prints them. */
+/** Global addresses of a link, CIDR form as `ip` prints them, sorted (the kernel's order says nothing). */
 export async function addressesOf(ns: string, ifname: string): Promise<string[]> {
   const { stdout } = await ip('-n', ns, '-j', 'addr', 'show', 'dev', ifname);
   const [link] = JSON.parse(stdout) as { addr_info: { local: string; prefixlen: number; scope: string }[] }[];
-  return (link?.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+  return (link?.addr_info ?? [])
+    .filter((a) => a.scope === 'global')
+    .map((a) => `${a.local}/${a.prefixlen}`)
+    .sort();
 }
 
 /**

@@ -11,11 +11,12 @@ import {
   ipv6PtrName,
   ipv6ReverseZones,
 } from '../../daemon/src/services/dns/reverse.js';
-import type { InterfacePlan } from '../../daemon/src/services/interfaces/plan.js';
+import { EMPTY_INTERFACE_PLAN, type InterfacePlan } from '../../daemon/src/services/interfaces/plan.js';
 import { labConfig } from '../lab/lab-config.js';
 import { golden } from './golden.js';
 
 const interfaces: InterfacePlan = {
+  ...EMPTY_INTERFACE_PLAN,
   links: [
     { nicId: 'pub0', name: 'ens5' },
     { nicId: 'priv-a', name: 'ens3' },

@@ -8,12 +8,13 @@ import { ResponseCache, toCachedResponse } from '../../daemon/src/services/dns/c
 import { renderDns } from '../../daemon/src/services/dns/render.js';
 import { type Arrival, type DeferredReply, Resolver } from '../../daemon/src/services/dns/resolver.js';
 import { TYPE, layoutOf } from '../../daemon/src/services/dns/wire.js';
-import type { InterfacePlan } from '../../daemon/src/services/interfaces/plan.js';
+import { EMPTY_INTERFACE_PLAN, type InterfacePlan } from '../../daemon/src/services/interfaces/plan.js';
 import { labConfig } from '../lab/lab-config.js';
 
 const { Packet } = dns2;
 
 const interfaces: InterfacePlan = {
+  ...EMPTY_INTERFACE_PLAN,
   links: ['priv-a', 'priv-b'].map((nicId, i) => ({
     nicId,
     name: `ens${i + 3}`,

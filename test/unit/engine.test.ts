@@ -1,7 +1,7 @@
 // The engine's orchestration with recording steps standing in for the drivers: the order of
 // apply and rollback, generations, the barrier, persistence. (The real steps are proven in the lab.)
 import t, { type Test } from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '../../daemon/src/reconcile/engine.js';
@@ -75,8 +75,10 @@ t.test('an Apply runs every step, bumps the generation and persists before answe
     ],
   );
   t.same(journal, ['first.apply(4)', 'second.apply(4)']);
-  const saved = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { generation: string };
-  t.equal(saved.generation, '1');
+  // Durable when the call returns: a store opened on the same directory (a restarted daemon) has it.
+  const saved = await new StateStore(dir).load();
+  t.equal(saved?.generation, 1n);
+  t.equal(saved?.config.nics.length, 4);
   t.equal(events[0]?.event.case, 'generationApplied');
 });
 

@@ -1,6 +1,11 @@
 import t from 'tap';
 import { diffInterfaces, type ObservedLink } from '../../daemon/src/services/interfaces/diff.js';
-import { type LinkFacts, missingLinks, planInterfaces } from '../../daemon/src/services/interfaces/plan.js';
+import {
+  EMPTY_INTERFACE_PLAN,
+  type LinkFacts,
+  missingLinks,
+  planInterfaces,
+} from '../../daemon/src/services/interfaces/plan.js';
 import { labConfig } from '../lab/lab-config.js';
 
 const links: LinkFacts = new Map([
@@ -39,7 +44,7 @@ t.test('a NIC whose MAC no link has is reported by path', async (t) => {
 
 t.test('from a bare kernel: up, MTU, addresses', async (t) => {
   const plan = planInterfaces(labConfig(), links);
-  const changes = diffInterfaces(plan, { links: [] }, observed({ 3: { up: false } }));
+  const changes = diffInterfaces(plan, EMPTY_INTERFACE_PLAN, observed({ 3: { up: false } }));
   t.same(changes, [
     { kind: 'add', index: 5, name: 'ens5', cidr: '203.0.113.2/24' },
     { kind: 'up', index: 3, name: 'ens3' },

@@ -17,6 +17,10 @@ import {
   GetConfigResponseSchema,
   GetStatusResponseSchema,
   type GetDnsStatusResponse,
+  type GetNatStatusResponse,
+  type ListRoutesResponse,
+  ListVipsResponseSchema,
+  type VipStatus,
   type NicStatus,
   type PatchRequest,
   PatchResponseSchema,
@@ -42,6 +46,9 @@ export interface RouterServiceDeps {
   readonly dnsStatus: () => Promise<GetDnsStatusResponse>;
   /** Per-rule firewall counters as the kernel holds them. */
   readonly firewallCounters: () => Promise<RuleCounters>;
+  readonly vipStatuses: (config: Engine['committed']['config']) => Promise<VipStatus[]>;
+  readonly natStatus: (config: Engine['committed']['config']) => Promise<GetNatStatusResponse>;
+  readonly routeStatuses: (config: Engine['committed']['config']) => Promise<ListRoutesResponse>;
   readonly log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -151,6 +158,13 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
         throw new WriteError('INVALID_ARGUMENT', summarizeViolations(result), result);
       return result;
     }),
+    listVips: unary('ListVips', async () =>
+      create(ListVipsResponseSchema, { vips: await deps.vipStatuses(engine.committed.config) }),
+    ),
+
+    getNatStatus: unary('GetNatStatus', () => deps.natStatus(engine.committed.config)),
+
+    listRoutes: unary('ListRoutes', () => deps.routeStatuses(engine.committed.config)),
 
     checkDrift: unary('CheckDrift', async () =>
       create(CheckDriftResponseSchema, { repaired: await engine.checkDrift() }),

@@ -20,6 +20,12 @@ import {
   GetConfigRequestSchema,
   type GetStatusResponse,
   GetStatusRequestSchema,
+  type GetNatStatusResponse,
+  GetNatStatusRequestSchema,
+  type ListRoutesResponse,
+  ListRoutesRequestSchema,
+  type ListVipsResponse,
+  ListVipsRequestSchema,
   type PatchResponse,
   PatchRequestSchema,
   RouterService,
@@ -76,6 +82,18 @@ export class RouterClient {
 
   getStatus(): Promise<GetStatusResponse> {
     return this.unary('getStatus', create(GetStatusRequestSchema));
+  }
+
+  listVips(): Promise<ListVipsResponse> {
+    return this.unary('listVips', create(ListVipsRequestSchema));
+  }
+
+  getNatStatus(): Promise<GetNatStatusResponse> {
+    return this.unary('getNatStatus', create(GetNatStatusRequestSchema));
+  }
+
+  listRoutes(): Promise<ListRoutesResponse> {
+    return this.unary('listRoutes', create(ListRoutesRequestSchema));
   }
 
   checkDrift(): Promise<CheckDriftResponse> {

@@ -9,12 +9,20 @@ import { type Timestamp, timestampDate } from '@bufbuild/protobuf/wkt';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
 import { NicRole } from '../gen/vrouter/v1/interfaces_pb.js';
+import { TransportProtocol } from '../gen/vrouter/v1/common_pb.js';
 import {
   ApplyResponseSchema,
   type GetDnsStatusResponse,
   GetDnsStatusResponseSchema,
   type GetStatusResponse,
   GetStatusResponseSchema,
+  type GetNatStatusResponse,
+  GetNatStatusResponseSchema,
+  type ListRoutesResponse,
+  ListRoutesResponseSchema,
+  type ListVipsResponse,
+  ListVipsResponseSchema,
+  type NatCounters,
   PatchRequestSchema,
   PatchResponseSchema,
   ServiceState,
@@ -52,6 +60,9 @@ commands:
   explain --nic ID --direction in|out --protocol tcp|udp|icmp --source IP --destination IP
           [--sport N] [--dport N] [--icmp-type N] [--icmp-code N] [--state new|established|related|invalid] [--dnat]
                        which firewall rule decides such a packet, and why
+  show vips            VIPs: NIC, whether the kernel holds them, what uses them
+  show nat             EIPs, port forwards and SNAT with packet/byte counters
+  show routes          static routes (installed or not) and the kernel's main table
   watch                stream events (applied generations, drift repaired) until Ctrl-C
   check-drift          compare the kernel with the config now and repair differences
 
@@ -176,6 +187,31 @@ async function main(argv: string[]): Promise<number> {
       case 'explain': {
         const response = await client.explainFirewall(explainRequest(values));
         print(json ? toJsonString(ExplainFirewallResponseSchema, response) : describeExplanation(response));
+        return 0;
+      }
+      case 'show vips': {
+        const response = await client.listVips();
+        print(
+          json ? toJsonString(ListVipsResponseSchema, response, { prettySpaces: 2 }) : describeVips(response),
+        );
+        return 0;
+      }
+      case 'show nat': {
+        const response = await client.getNatStatus();
+        print(
+          json
+            ? toJsonString(GetNatStatusResponseSchema, response, { prettySpaces: 2 })
+            : describeNat(response),
+        );
+        return 0;
+      }
+      case 'show routes': {
+        const response = await client.listRoutes();
+        print(
+          json
+            ? toJsonString(ListRoutesResponseSchema, response, { prettySpaces: 2 })
+            : describeRoutes(response),
+        );
         return 0;
       }
       case 'watch':
@@ -401,6 +437,102 @@ function describeExplanation(e: ExplainFirewallResponse): string {
   lines.push(`why: ${e.reason}`);
   if (e.toRouter) lines.push('the packet is addressed to the router itself');
   return lines.join('\n');
+}
+
+function describeVips(r: ListVipsResponse): string {
+  return table(
+    ['VIP', 'IP', 'NIC', 'LINK', 'PRESENT', 'USED BY', 'DESCRIPTION'],
+    r.vips.map((s) => [
+      s.vip?.id ?? '',
+      s.vip?.ip ?? '',
+      s.vip?.nicId ?? '',
+      s.link || '-',
+      (s.present ? 'yes' : 'MISSING') + (s.nicAddress ? ' (nic address)' : ''),
+      s.usedBy.join(' ') || '-',
+      s.vip?.description ?? '',
+    ]),
+  );
+}
+
+function describeNat(r: GetNatStatusResponse): string {
+  const traffic = (c: NatCounters | undefined) => `${c?.packets ?? 0n} pkts, ${c?.bytes ?? 0n} bytes`;
+  const range = (p: { start: number; end: number } | undefined) =>
+    p === undefined || p.end === 0 || p.end === p.start ? String(p?.start ?? '') : `${p.start}-${p.end}`;
+  return [
+    'EIPs',
+    table(
+      ['EIP', 'VIP', 'PRIVATE IP', 'TRAFFIC', 'DESCRIPTION'],
+      r.eips.map((e) => [
+        e.eip?.id ?? '',
+        e.vipIp,
+        e.eip?.privateIp ?? '',
+        traffic(e.counters),
+        e.eip?.description ?? '',
+      ]),
+    ),
+    '',
+    'Port forwards',
+    table(
+      ['FORWARD', 'VIP', 'PORTS', 'TO', 'ALLOWED SOURCES', 'TRAFFIC', 'DESCRIPTION'],
+      r.portForwards.map((f) => {
+        const pf = f.portForward;
+        const target = pf?.privatePorts?.start ? pf.privatePorts : pf?.vipPorts;
+        return [
+          pf?.id ?? '',
+          f.vipIp,
+          `${pf?.protocol === TransportProtocol.UDP ? 'udp' : 'tcp'} ${range(pf?.vipPorts)}`,
+          `${pf?.privateIp ?? ''}:${range(target)}`,
+          pf?.allowedSourceCidrs.join(' ') || 'any',
+          traffic(f.counters),
+          pf?.description ?? '',
+        ];
+      }),
+    ),
+    `port forward packets refused (source not allowed): ${r.portForwardRefusedPackets}`,
+    '',
+    'SNAT',
+    table(
+      ['SNAT', 'NETWORK', 'CIDR', 'SOURCE', 'TRAFFIC'],
+      r.snats.map((s) => [
+        s.snat?.id ?? '',
+        s.snat?.networkId ?? '',
+        s.networkCidr,
+        s.vipIp,
+        traffic(s.counters),
+      ]),
+    ),
+  ].join('\n');
+}
+
+function describeRoutes(r: ListRoutesResponse): string {
+  return [
+    'Static routes',
+    table(
+      ['ROUTE', 'DESTINATION', 'NEXT HOP', 'INSTALLED', 'METRIC', 'DESCRIPTION'],
+      r.routes.map((s) => [
+        s.route?.id ?? '',
+        s.route?.destination ?? '',
+        s.route?.blackhole === true ? 'blackhole' : `via ${s.route?.nextHop ?? ''}`,
+        s.installed ? 'yes' : 'NO',
+        String(s.route?.metric ?? 0),
+        s.route?.description ?? '',
+      ]),
+    ),
+    '',
+    'Main table',
+    table(
+      ['DESTINATION', 'TYPE', 'GATEWAY', 'LINK', 'PROTOCOL', 'METRIC', 'SOURCE'],
+      r.kernelRoutes.map((k) => [
+        k.destination,
+        k.type,
+        k.gateway || '-',
+        k.link || '-',
+        k.protocol,
+        String(k.metric),
+        k.source || '-',
+      ]),
+    ),
+  ].join('\n');
 }
 
 function describeEvent(e: WatchResponse): string {

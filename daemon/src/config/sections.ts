@@ -48,12 +48,7 @@ function perNetwork<D extends DescMessage>(
 
 const UNIMPLEMENTED: readonly Section[] = [
   perNetwork('dhcp', 'DHCP', DhcpSettingsSchema, (n) => n.dhcp),
-  list('vips', 'VIPs', (c) => c.vips),
-  list('snats', 'SNAT', (c) => c.snats),
-  list('eips', 'EIP', (c) => c.eips),
-  list('port_forwards', 'port forwarding', (c) => c.portForwards),
   list('load_balancers', 'load balancing', (c) => c.loadBalancers),
-  list('routes', 'static routes', (c) => c.routes),
   list('ipsec_connections', 'IPsec', (c) => c.ipsecConnections),
   message('ospf', 'OSPF', OspfSchema, (c) => c.ospf),
   message('multicast', 'multicast routing', MulticastSchema, (c) => c.multicast),

@@ -3,9 +3,11 @@
 // dependency order (sections that refer to NICs need the NICs checked first).
 import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { validateNics } from '../services/interfaces/validate.js';
+import { validateNatCached } from '../services/nat/incremental.js';
 import { validateNetworks } from '../services/networks/validate.js';
 import { validateDns } from '../services/dns/validate.js';
 import { validateFirewall } from '../services/firewall/validate.js';
+import { validateRoutes } from '../services/routes/validate.js';
 import { isDnsLabel } from './net.js';
 import { type FieldViolation, Violations } from './violations.js';
 
@@ -17,5 +19,7 @@ export function validateConfig(config: RouterConfig): FieldViolation[] {
   const networks = validateNetworks(config, nics, v);
   validateDns(config, networks, v);
   validateFirewall(config, nics, v);
+  validateNatCached(config, nics, networks, v);
+  validateRoutes(config, nics, networks, v);
   return v.items;
 }

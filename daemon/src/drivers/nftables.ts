@@ -1,8 +1,11 @@
 // nftables through libnftables in process (koffi FFI): one netlink transaction per call with no
 // process start, which is what makes a one-element Patch cost microseconds rather than the ~6 ms of
-// spawning `nft`. The `exec` transport (`nft -j -f -`) is kept for comparison in `make bench` and for
+// spawning `nft`. The `exec` transport (`nft -j` per call) is kept for comparison in `make bench` and for
 // systems without libnftables. Both speak nft's JSON (libnftables-json(5)).
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import koffi, { type LibraryHandle } from 'koffi';
 import type { NftCommand } from '../nft/commands.js';
 
@@ -15,6 +18,8 @@ export interface NftTransport {
   run(commands: readonly NftCommand[]): Promise<void>;
   /** `nft -j [-t] list table FAMILY NAME`; undefined when the table does not exist. */
   listTable(family: string, name: string, terse: boolean): Promise<unknown[] | undefined>;
+  /** `nft -j [-t] list WHAT` (e.g. `ruleset ip`, `set ip vrouter_nat eip_stats`); undefined when missing. */
+  list(what: string, terse: boolean): Promise<unknown[] | undefined>;
   close(): void;
 }
 
@@ -83,10 +88,13 @@ export function libnftablesTransport(): NftTransport {
     async run(commands) {
       if (commands.length > 0) await call(NFT_CTX_OUTPUT_JSON, JSON.stringify({ nftables: commands }));
     },
-    async listTable(family, name, terse) {
+    listTable(family, name, terse) {
+      return this.list(`table ${family} ${name}`, terse);
+    },
+    async list(what, terse) {
       try {
         const flags = NFT_CTX_OUTPUT_JSON | (terse ? NFT_CTX_OUTPUT_TERSE : 0);
-        return parseListing(await call(flags, `list table ${family} ${name}`));
+        return parseListing(await call(flags, `list ${what}`));
       } catch (e) {
         if (e instanceof NftError && /No such file or directory/.test(e.message)) return undefined;
         throw e;
@@ -98,6 +106,9 @@ export function libnftablesTransport(): NftTransport {
   };
 }
 
+/** Longest JSON document passed to `nft` as an argument (Linux caps one argument at 128 KiB). */
+const MAX_ARGUMENT = 100_000;
+
 /** Transport that starts `nft` for every call. */
 export function execTransport(nft = 'nft'): NftTransport {
   const exec = (args: string[], input?: string) =>
@@ -106,15 +117,34 @@ export function execTransport(nft = 'nft'): NftTransport {
         if (err !== null) reject(new NftError(stderr.trim() || err.message));
         else resolve(stdout);
       });
+      // nft may exit before reading all input (a syntax error): its exit status tells why, not EPIPE.
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(input ?? '');
     });
   return {
+    // nft reads `-f -` by opening /dev/stdin, which fails on the socket Node gives a child as stdin
+    // (ENXIO): small documents go as an argument, large ones through a temporary file.
     async run(commands) {
-      if (commands.length > 0) await exec(['-j', '-f', '-'], JSON.stringify({ nftables: commands }));
-    },
-    async listTable(family, name, terse) {
+      if (commands.length === 0) return;
+      const text = JSON.stringify({ nftables: commands });
+      if (text.length <= MAX_ARGUMENT) {
+        await exec(['-j', text]);
+        return;
+      }
+      const dir = await mkdtemp(join(tmpdir(), 'vrouterd-nft-'));
       try {
-        return parseListing(await exec(['-j', ...(terse ? ['-t'] : []), 'list', 'table', family, name]));
+        await writeFile(join(dir, 'ruleset.json'), text);
+        await exec(['-j', '-f', join(dir, 'ruleset.json')]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    listTable(family, name, terse) {
+      return this.list(`table ${family} ${name}`, terse);
+    },
+    async list(what, terse) {
+      try {
+        return parseListing(await exec(['-j', ...(terse ? ['-t'] : []), 'list', ...what.split(' ')]));
       } catch (e) {
         if (e instanceof NftError && /No such file or directory/.test(e.message)) return undefined;
         throw e;

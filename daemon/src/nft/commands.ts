@@ -116,10 +116,15 @@ function sameDefinitions(a: NftTable, b: NftTable): boolean {
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
+  if (a.rules === b.rules) return true;
   return a.rules.length === b.rules.length && JSON.stringify(a.rules) === JSON.stringify(b.rules);
 }
 
 function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftCommand[] {
+  if (set === before) return [];
+  if (set.delta?.base === before) return elementCommands(table, set, set.delta.removed, set.delta.added);
+  if (before.elements.length === 0 || set.elements.length === 0)
+    return elementCommands(table, set, before.elements, set.elements);
   const key = (e: NftElement) => JSON.stringify(e.key);
   const full = (e: NftElement) => JSON.stringify([e.key, e.value]);
   const old = new Map(before.elements.map((e) => [key(e), full(e)]));
@@ -134,6 +139,15 @@ function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftComman
     added.push(e);
   }
   for (const e of before.elements) if (old.has(key(e))) removed.push(e);
+  return elementCommands(table, set, removed, added);
+}
+
+function elementCommands(
+  table: NftTable,
+  set: NftSet,
+  removed: readonly NftElement[],
+  added: readonly NftElement[],
+): NftCommand[] {
   const ref = { family: table.family, table: table.name, name: set.name };
   const commands: NftCommand[] = [];
   if (removed.length > 0) commands.push({ delete: { element: { ...ref, elem: removed.map((e) => e.key) } } });

@@ -45,6 +45,17 @@ export interface NftSet {
   /** Elements the data path adds itself (dynamic sets) are not compared when looking for drift. */
   readonly dynamic?: boolean;
   readonly elements: readonly NftElement[];
+  /**
+   * Set when the set was derived from `base` by a few element changes (a Patch): the transaction
+   * planner then sends just these when the kernel holds `base`, without comparing all elements.
+   */
+  readonly delta?: NftSetDelta;
+}
+
+export interface NftSetDelta {
+  readonly base: NftSet;
+  readonly added: readonly NftElement[];
+  readonly removed: readonly NftElement[];
 }
 
 export interface NftTable {

@@ -2,7 +2,7 @@
 // publish. Writes run one at a time in a queue and resolve only once the data plane holds the new
 // generation (the barrier); reads use the committed state and never wait behind the queue.
 import { EventEmitter } from 'node:events';
-import { type MessageInitShape, create, equals } from '@bufbuild/protobuf';
+import { type MessageInitShape, create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { type RouterConfig, RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
 import {
@@ -16,6 +16,7 @@ import {
   WatchResponseSchema,
 } from '../gen/vrouter/v1/service_pb.js';
 import { applyPatch } from '../config/patch.js';
+import { sameConfig } from '../config/same.js';
 import { unimplementedSections } from '../config/sections.js';
 import { validateConfig } from '../config/validate.js';
 import type { FieldViolation } from '../config/violations.js';
@@ -69,6 +70,13 @@ export interface EngineOptions {
 
 type Relocate = (violations: readonly FieldViolation[]) => FieldViolation[];
 const asIs: Relocate = (v) => [...v];
+
+/** What a write builds from the committed config: the new config; for a Patch, its operations. */
+interface Built {
+  readonly config: RouterConfig;
+  readonly relocate: Relocate;
+  readonly operations?: readonly PatchOperation[];
+}
 
 export class Engine {
   readonly events = new EventEmitter<{ event: [WatchResponse] }>();
@@ -142,7 +150,7 @@ export class Engine {
       const patched = applyPatch(current, operations);
       if (Array.isArray(patched))
         throw new WriteError('INVALID_ARGUMENT', summarizeViolations(patched), patched);
-      return patched;
+      return { ...patched, operations };
     });
   }
 
@@ -187,7 +195,7 @@ export class Engine {
     cause: 'apply' | 'patch',
     expected: bigint | undefined,
     validateOnly: boolean,
-    build: (current: RouterConfig) => { config: RouterConfig; relocate: Relocate },
+    build: (current: RouterConfig) => Built,
   ): Promise<WriteResult> {
     return this.enqueue(async () => {
       const current = this.committedState;
@@ -198,12 +206,18 @@ export class Engine {
           [],
           { reason: 'STALE_GENERATION', metadata: { current_generation: String(current.generation) } },
         );
-      const { config, relocate } = build(current.config);
+      const phases = new Phases();
+      const { config, relocate, operations } = build(current.config);
+      phases.mark('build');
       checkConfig(config, relocate);
-      const unchanged = !this.degraded && equals(RouterConfigSchema, config, current.config);
+      phases.mark('validate');
+      const unchanged = !this.degraded && sameConfig(config, current.config);
       if (unchanged && !validateOnly)
         return { generation: current.generation, results: this.results(StepOutcome.UNCHANGED) };
-      const rendered = render(config, await this.awaitLinks(config, relocate));
+      const facts = await this.awaitLinks(config, relocate);
+      phases.mark('facts');
+      const rendered = render(config, facts);
+      phases.mark('render');
       if (validateOnly)
         return { generation: current.generation, results: this.results(StepOutcome.VALIDATED) };
 
@@ -211,23 +225,42 @@ export class Engine {
       this.applyingGeneration = generation;
       try {
         const results = await this.converge(rendered, current.rendered, generation);
+        phases.mark('apply');
         const appliedAt = new Date();
         try {
-          await this.options.store.save({ generation, appliedAt, config });
+          // Journaled (binary, fdatasync'd); the readable snapshot follows off the caller's path.
+          await this.options.store.append(
+            operations === undefined
+              ? { generation, appliedAt, config }
+              : { generation, appliedAt, operations },
+          );
         } catch (e) {
           await this.rollback(this.options.steps, current.rendered, rendered);
           throw this.failed(generation, 'persist', e);
         }
+        phases.mark('persist');
         this.committedState = { generation, config, rendered, appliedAt };
         this.degraded = false;
         this.lastErrorText = '';
-        this.options.log.info({ generation, cause }, 'generation applied');
+        this.options.log.info({ generation, cause, ms: phases.report() }, 'generation applied');
         this.publish({ case: 'generationApplied', value: { cause, results } });
+        if (this.options.store.wantsCompaction) void this.enqueue(() => this.compact());
         return { generation, results };
       } finally {
         this.applyingGeneration = undefined;
       }
     });
+  }
+
+  /** Folds the journal into a snapshot; queued after the write that needs it, so no caller waits. */
+  private async compact(): Promise<void> {
+    const { generation, appliedAt, config } = this.committedState;
+    if (!this.options.store.wantsCompaction || appliedAt === undefined) return;
+    try {
+      await this.options.store.save({ generation, appliedAt, config });
+    } catch (err) {
+      this.options.log.error({ err }, 'could not compact the patch journal; it keeps growing');
+    }
   }
 
   /** Applies the committed config again (start-up, or after a failed start-up). */
@@ -344,13 +377,34 @@ export class Engine {
   }
 }
 
+/** Relocating maps every object of the config (O(all)): only done when there is something to report. */
 function checkConfig(config: RouterConfig, relocate: Relocate): void {
-  const unimplemented = relocate(unimplementedSections(config));
-  if (unimplemented.length > 0)
-    throw new WriteError('UNIMPLEMENTED', summarizeViolations(unimplemented), unimplemented);
-  const violations = relocate(validateConfig(config));
-  if (violations.length > 0)
-    throw new WriteError('INVALID_ARGUMENT', summarizeViolations(violations), violations);
+  const unimplemented = unimplementedSections(config);
+  if (unimplemented.length > 0) {
+    const relocated = relocate(unimplemented);
+    throw new WriteError('UNIMPLEMENTED', summarizeViolations(relocated), relocated);
+  }
+  const violations = validateConfig(config);
+  if (violations.length > 0) {
+    const relocated = relocate(violations);
+    throw new WriteError('INVALID_ARGUMENT', summarizeViolations(relocated), relocated);
+  }
+}
+
+/** Milliseconds spent in each phase of a write, for the log (where a slow write spent its time). */
+class Phases {
+  private last = process.hrtime.bigint();
+  private readonly spent: Record<string, number> = {};
+
+  mark(phase: string): void {
+    const now = process.hrtime.bigint();
+    this.spent[phase] = Number(now - this.last) / 1e6;
+    this.last = now;
+  }
+
+  report(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.spent).map(([k, v]) => [k, Math.round(v * 100) / 100]));
+  }
 }
 
 function errorText(e: unknown): string {

@@ -7,6 +7,8 @@ import {
   type LinkFacts,
   planInterfaces,
 } from '../services/interfaces/plan.js';
+import { EMPTY_NAT_PLAN, type NatPlan, renderNat } from '../services/nat/render.js';
+import { EMPTY_ROUTE_PLAN, type RoutePlan, planRoutes } from '../services/routes/plan.js';
 import { renderRuleset } from '../services/ruleset/render.js';
 import { type DnsPlan, NO_DNS, renderDns } from '../services/dns/render.js';
 import { EMPTY_FIREWALL_PLAN, type FirewallPlan } from '../services/firewall/model.js';
@@ -18,6 +20,9 @@ export interface Rendered {
   readonly dns: DnsPlan;
   /** The firewall's rule model: compiled into `nft`, evaluated by ExplainFirewall. */
   readonly firewall: FirewallPlan;
+  /** EIP and port forward mappings, for clearing conntrack entries when they change. */
+  readonly nat: NatPlan;
+  readonly routes: RoutePlan;
 }
 
 /** What the kernel looks like where rendering needs to know: which link has which MAC. */
@@ -29,13 +34,17 @@ export interface Facts {
 
 /** Pure: the same config and facts always give the same artifacts. */
 export function render(config: RouterConfig, facts: Facts): Rendered {
-  const interfaces = planInterfaces(config, facts.links);
+  const links = planInterfaces(config, facts.links);
+  const nat = renderNat(config, links);
+  const interfaces = { ...links, vips: nat.vips };
   const firewall = planFirewall(config, interfaces, facts.managementApi);
   return {
     interfaces,
     firewall,
     nft: renderRuleset(config, interfaces, { firewall }),
     dns: renderDns(config, interfaces),
+    nat: nat.plan,
+    routes: planRoutes(config),
   };
 }
 
@@ -45,4 +54,6 @@ export const NOTHING_RENDERED: Rendered = {
   nft: { tables: [] },
   dns: NO_DNS,
   firewall: EMPTY_FIREWALL_PLAN,
+  nat: EMPTY_NAT_PLAN,
+  routes: EMPTY_ROUTE_PLAN,
 };

@@ -30,32 +30,45 @@ export function diffInterfaces(
 ): LinkChange[] {
   const changes: LinkChange[] = [];
   const wanted = new Map<number, Set<string>>();
+  const desiredVips = vipCidrs(desired);
   for (const link of desired.links) {
     const now = observed.get(link.index);
     if (now === undefined) continue;
     const { index, name } = link;
-    wanted.set(index, new Set(link.addresses));
+    const addresses = [...link.addresses, ...(desiredVips.get(index) ?? [])];
+    wanted.set(index, new Set(addresses));
     if (!now.up) changes.push({ kind: 'up', index, name });
     if (link.mtu !== undefined && now.mtu !== link.mtu)
       changes.push({ kind: 'mtu', index, name, from: now.mtu, to: link.mtu });
     const present = new Set(now.addresses);
-    for (const cidr of link.addresses)
-      if (!present.has(cidr)) changes.push({ kind: 'add', index, name, cidr });
+    for (const cidr of addresses) if (!present.has(cidr)) changes.push({ kind: 'add', index, name, cidr });
     if (link.exclusive) {
-      const keep = new Set(link.addresses);
+      const keep = new Set(addresses);
       for (const cidr of now.addresses)
         if (!keep.has(cidr)) changes.push({ kind: 'delete', index, name, cidr });
     }
   }
   // Addresses the daemon placed before on links it no longer manages (a NIC left the config).
+  const previousVips = vipCidrs(previous);
   for (const link of previous.links) {
     const now = observed.get(link.index);
     if (now === undefined || !link.exclusive || wanted.has(link.index)) continue;
     const present = new Set(now.addresses);
-    for (const cidr of link.addresses)
+    for (const cidr of [...link.addresses, ...(previousVips.get(link.index) ?? [])])
       if (present.has(cidr)) changes.push({ kind: 'delete', index: link.index, name: now.name, cidr });
   }
   return changes;
+}
+
+/** VIP addresses of a plan by link index, in CIDR form. */
+function vipCidrs(plan: InterfacePlan): Map<number, string[]> {
+  const result = new Map<number, string[]>();
+  for (const vip of plan.vips.all()) {
+    const list = result.get(vip.index);
+    if (list === undefined) result.set(vip.index, [`${vip.ip}/32`]);
+    else list.push(`${vip.ip}/32`);
+  }
+  return result;
 }
 
 export function describeChange(c: LinkChange): string {

@@ -3,6 +3,7 @@
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import { NicRole } from '../../gen/vrouter/v1/interfaces_pb.js';
 import { canonicalCidr, normalizeMac, parseIpv4Prefix, parseIpv6Prefix } from '../../config/net.js';
+import { EMPTY_VIP_PLAN, type VipPlan } from '../nat/render.js';
 
 /** A kernel link as found by its MAC. */
 export interface LinkFact {
@@ -28,9 +29,11 @@ export interface LinkPlan {
 
 export interface InterfacePlan {
   readonly links: readonly LinkPlan[];
+  /** VIP addresses (/32) the links also hold (services/nat/render.ts); owned like `addresses`. */
+  readonly vips: VipPlan;
 }
 
-export const EMPTY_INTERFACE_PLAN: InterfacePlan = { links: [] };
+export const EMPTY_INTERFACE_PLAN: InterfacePlan = { links: [], vips: EMPTY_VIP_PLAN };
 
 /** NICs of the config whose MAC no kernel link has, as `nics[i].mac` paths with their MAC. */
 export function missingLinks(config: RouterConfig, links: LinkFacts): { field: string; mac: string }[] {
@@ -40,8 +43,10 @@ export function missingLinks(config: RouterConfig, links: LinkFacts): { field: s
   });
 }
 
+/** The links of the NICs; their VIP addresses come from the NAT render (rendered.ts). */
 export function planInterfaces(config: RouterConfig, links: LinkFacts): InterfacePlan {
   return {
+    vips: EMPTY_VIP_PLAN,
     links: config.nics.map((nic) => {
       const mac = normalizeMac(nic.mac) ?? nic.mac;
       const link = links.get(mac);

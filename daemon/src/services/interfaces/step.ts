@@ -1,9 +1,17 @@
-// The `interfaces` apply step: links up, MTUs, addresses, IP forwarding, through netlink and sysctl.
-import type { Netlink } from '../../drivers/netlink.js';
+// The `interfaces` apply step: links up, MTUs, addresses (VIPs included), IP forwarding, through
+// netlink and sysctl. Every IPv4 address it adds is announced with a gratuitous ARP.
+//
+// A write that changes only VIPs (a Patch adding an EIP with its VIP) does not read the kernel's
+// addresses (10k VIPs make that dump cost ~70 ms): the VIP plan says what changed since the plan the
+// kernel holds, and only that is added or removed. Anything else goes the full way: observe, diff,
+// converge. Drift checks always observe.
+import type { GratuitousArp } from '../../drivers/arp.js';
+import { type Netlink, rejectedWith } from '../../drivers/netlink.js';
 import { readSysctl, writeSysctl } from '../../drivers/sysctl.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import type { Rendered } from '../../reconcile/rendered.js';
 import { type LinkChange, type ObservedLink, describeChange, diffInterfaces } from './diff.js';
+import type { VipPlan } from '../nat/render.js';
 import { EMPTY_INTERFACE_PLAN, type InterfacePlan } from './plan.js';
 
 /** A router forwards: both families, whatever else the config says. */
@@ -12,10 +20,42 @@ const FORWARDING = ['net/ipv4/ip_forward', 'net/ipv6/conf/all/forwarding'];
 export class InterfacesStep implements ApplyStep {
   readonly name = 'interfaces';
 
-  constructor(private readonly netlink: Netlink) {}
+  private announced = 0;
+
+  constructor(
+    private readonly netlink: Netlink,
+    private readonly arp: GratuitousArp,
+    private readonly log: { warn(obj: object, msg: string): void },
+  ) {}
 
   async apply(desired: Rendered, previous: Rendered): Promise<StepChange> {
-    return this.converge(desired.interfaces, previous.interfaces);
+    const next = desired.interfaces;
+    const before = previous.interfaces;
+    if (before !== EMPTY_INTERFACE_PLAN && sameLinks(next, before)) {
+      if (next.vips === before.vips) return { changed: false, summary: '' };
+      if (next.vips.delta?.base === before.vips) return this.changeVips(next.vips.delta);
+    }
+    return this.converge(next, before);
+  }
+
+  counters(): Record<string, number> {
+    return { gratuitous_arps: this.announced };
+  }
+
+  private async changeVips(delta: NonNullable<VipPlan['delta']>): Promise<StepChange> {
+    const summary: string[] = [];
+    for (const vip of delta.removed) {
+      const change: LinkChange = { kind: 'delete', index: vip.index, name: vip.link, cidr: `${vip.ip}/32` };
+      await this.carryOut(change, 'EADDRNOTAVAIL');
+      summary.push(`${vip.link}: VIP ${vip.ip} removed`);
+    }
+    for (const vip of delta.added) {
+      const change: LinkChange = { kind: 'add', index: vip.index, name: vip.link, cidr: `${vip.ip}/32` };
+      await this.carryOut(change, 'EEXIST');
+      this.announce(vip.index, vip.mac, vip.ip);
+      summary.push(`${vip.link}: VIP ${vip.ip} added`);
+    }
+    return { changed: summary.length > 0, summary: summary.join('; ') };
   }
 
   async rollback(previous: Rendered, attempted: Rendered): Promise<StepChange> {
@@ -39,14 +79,31 @@ export class InterfacesStep implements ApplyStep {
       ...changes.filter((c) => c.kind === 'delete'),
       ...changes.filter((c) => c.kind !== 'delete'),
     ];
-    for (const change of ordered) await this.carryOut(change);
+    const macs = new Map(desired.links.map((l) => [l.index, l.mac]));
+    for (const change of ordered) {
+      await this.carryOut(change);
+      const mac = macs.get(change.index);
+      if (change.kind === 'add' && mac !== undefined && !change.cidr.includes(':'))
+        this.announce(change.index, mac, change.cidr.slice(0, change.cidr.indexOf('/')));
+    }
     const sysctls = await this.forwardingOff();
     for (const path of sysctls) await writeSysctl(path, '1');
     const summary = [...ordered.map(describeChange), ...sysctls.map((p) => `${p} set to 1`)];
     return { changed: summary.length > 0, summary: summary.join('; ') };
   }
 
-  private async carryOut(change: LinkChange): Promise<void> {
+  /** A lost announcement only delays neighbours' caches: it is logged, never fatal. */
+  private announce(index: number, mac: string, ip: string): void {
+    try {
+      this.arp.announce(index, mac, ip);
+      this.announced++;
+    } catch (err) {
+      this.log.warn({ err, ip }, 'gratuitous ARP failed');
+    }
+  }
+
+  /** Carries out one change; `tolerated` is the errno that means it is already done. */
+  private async carryOut(change: LinkChange, tolerated?: string): Promise<void> {
     try {
       switch (change.kind) {
         case 'up':
@@ -59,6 +116,7 @@ export class InterfacesStep implements ApplyStep {
           return await this.netlink.deleteAddress(change.index, change.cidr);
       }
     } catch (e) {
+      if (tolerated !== undefined && rejectedWith(e) === tolerated) return;
       throw new Error(`${describeChange(change)}: ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,
       });
@@ -79,4 +137,9 @@ export class InterfacesStep implements ApplyStep {
     const values = await Promise.all(FORWARDING.map(readSysctl));
     return FORWARDING.filter((_, i) => values[i] !== '1');
   }
+}
+
+/** The same links with the same MTUs and own addresses (VIPs aside). */
+function sameLinks(a: InterfacePlan, b: InterfacePlan): boolean {
+  return a.links === b.links || JSON.stringify(a.links) === JSON.stringify(b.links);
 }

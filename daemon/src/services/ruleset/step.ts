@@ -2,8 +2,8 @@
 // nft/commands.ts for how little a small change sends) and watches them for drift.
 //
 // Drift is found without comparing nft's reformatted JSON to ours rule by rule: after every
-// structural change the step reads back the tables' skeleton (`nft -t`: everything but set elements,
-// handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
+// structural change the step reads back the tables' skeleton (a terse `list ruleset`: everything but
+// set elements, handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
 // fresh skeleton with it, and each set's element count with the render. Any difference (tables
 // flushed, a rule or element deleted by hand) is repaired by loading the tables whole again.
 import { type NftTransport } from '../../drivers/nftables.js';
@@ -70,14 +70,29 @@ export class NftablesStep implements ApplyStep {
     return { changed: true, summary: `${plan.commands.length} commands in one transaction` };
   }
 
+  /** Terse `list ruleset FAMILY` skips set elements cheaply (`list table -t` still reads them all). */
   private async takeFingerprint(desired: NftRuleset): Promise<void> {
     const next = new Map<string, string>();
+    const families = new Map<string, readonly unknown[]>();
     for (const table of desired.tables) {
-      const listing = await this.nft.listTable(table.family, table.name, true);
-      if (listing !== undefined) next.set(tableKey(table), skeleton(listing));
+      let listing = families.get(table.family);
+      if (listing === undefined) {
+        listing = (await this.nft.list(`ruleset ${table.family}`, true)) ?? [];
+        families.set(table.family, listing);
+      }
+      const own = listing.filter((o) => belongsTo(o, table.name));
+      if (own.length > 0) next.set(tableKey(table), skeleton(own));
     }
     this.fingerprint = next;
   }
+}
+
+/** Whether a listed object is the table `name` or lies in it (the family is the listing's). */
+function belongsTo(o: unknown, name: string): boolean {
+  if (!isObject(o)) return false;
+  const body = Object.values(o)[0];
+  if (!isObject(body)) return false;
+  return 'table' in o ? body['name'] === name : body['table'] === name;
 }
 
 /** The listing without metainfo, handles, set elements and counter values. */

@@ -1,0 +1,224 @@
+// Connection tracking entries, cleared in process through ctnetlink (netfilter netlink) over the
+// `netlink` package's generic socket. Hand-written because no Node library speaks ctnetlink, and the
+// `conntrack` tool costs a process start (~5 ms here) per call, the whole budget of a one-EIP Patch.
+// Only what clearing needs is encoded: a dump filtered in the kernel by original or reply destination
+// address (CTA_FILTER, Linux ≥ 5.9), then one delete per entry by its original tuple, echoed back as
+// the kernel sent it. Entries are matched again here, so a kernel that ignores the filter is still
+// handled correctly, just slower. Message layout: include/uapi/linux/netfilter/nfnetlink_conntrack.h.
+import { readFile } from 'node:fs/promises';
+import { type NetlinkSocket, createNetlink } from 'netlink';
+import { rejectedWith } from './netlink.js';
+
+const NETLINK_NETFILTER = 12;
+/** Up to this many selectors, one kernel-filtered dump each; beyond, one dump of everything. */
+const FILTERED_DUMPS_UP_TO = 16;
+/** Tables up to this many entries are dumped whole (one walk) rather than filtered (two walks). */
+const WHOLE_DUMP_UP_TO = 5000;
+const COUNT_FILE = '/proc/sys/net/netfilter/nf_conntrack_count';
+const NLM_F_DUMP = 0x300;
+const CTNETLINK = 1 << 8;
+const MSG_GET = CTNETLINK | 1;
+const MSG_DELETE = CTNETLINK | 2;
+const AF_INET = 2;
+const NLA_F_NESTED = 1 << 15;
+const ATTR_TYPE_MASK = 0x3fff;
+
+const CTA_TUPLE_ORIG = 1;
+const CTA_TUPLE_REPLY = 2;
+const CTA_ZONE = 18;
+const CTA_FILTER = 25;
+const CTA_TUPLE_IP = 1;
+const CTA_TUPLE_PROTO = 2;
+const CTA_IP_V4_SRC = 1;
+const CTA_IP_V4_DST = 2;
+const CTA_PROTO_NUM = 1;
+const CTA_PROTO_DST_PORT = 3;
+const CTA_FILTER_ORIG_FLAGS = 1;
+const CTA_FILTER_REPLY_FLAGS = 2;
+const CTA_FILTER_FLAG_IP_DST = 1 << 1;
+
+/** Flows to clear: those whose original destination (or, with `replies`, reply destination) is `ip`. */
+export interface FlowSelector {
+  readonly ip: string;
+  /** Only this IP protocol (6 tcp, 17 udp). */
+  readonly protocol?: number;
+  /** Only original destination ports in this range (with `protocol`). */
+  readonly ports?: { readonly start: number; readonly end: number };
+  readonly replies: boolean;
+}
+
+interface Tuple {
+  readonly src: string;
+  readonly dst: string;
+  readonly protocol: number;
+  readonly dstPort: number;
+}
+
+interface Entry {
+  readonly orig: Tuple;
+  readonly reply: Tuple;
+  /** The raw attributes that identify the entry for a delete. */
+  readonly key: Buffer[];
+}
+
+export class Conntrack {
+  private socket: NetlinkSocket | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Deletes the matching entries; returns how many were deleted. Every dump walks the kernel's whole
+   * hash table (~10 ms with 262k buckets, however few entries), so a small table, or many selectors
+   * (an Apply), get one dump of everything filtered here; a few selectors on a big table get a dump
+   * filtered in the kernel each (orig and reply: two walks), so millions of entries stay there.
+   */
+  clear(selectors: readonly FlowSelector[]): Promise<number> {
+    const next = this.queue.then(async () => {
+      let deleted = 0;
+      if (selectors.length === 0) return 0;
+      if (selectors.length > FILTERED_DUMPS_UP_TO || (await entryCount()) <= WHOLE_DUMP_UP_TO) {
+        const byIp = new Map<string, FlowSelector[]>();
+        for (const s of selectors) byIp.set(s.ip, [...(byIp.get(s.ip) ?? []), s]);
+        for (const entry of await this.dump(undefined, 'orig')) {
+          const candidates = [...(byIp.get(entry.orig.dst) ?? []), ...(byIp.get(entry.reply.dst) ?? [])];
+          if (candidates.some((s) => matches(entry, s)) && (await this.delete(entry))) deleted++;
+        }
+        return deleted;
+      }
+      for (const selector of selectors) {
+        const entries = [...(await this.dump(selector.ip, 'orig'))];
+        if (selector.replies) entries.push(...(await this.dump(selector.ip, 'reply')));
+        for (const entry of entries) if (matches(entry, selector) && (await this.delete(entry))) deleted++;
+      }
+      return deleted;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  private get netlink(): NetlinkSocket {
+    this.socket ??= createNetlink(NETLINK_NETFILTER);
+    return this.socket;
+  }
+
+  /** Entries whose original (or reply) destination is `ip`; every entry when `ip` is undefined. */
+  private async dump(ip: string | undefined, direction: 'orig' | 'reply'): Promise<Entry[]> {
+    if (ip === undefined) {
+      const [messages] = await this.netlink.request(MSG_GET, [header()], { flags: NLM_F_DUMP });
+      return messages.flatMap((m) => parseEntry(m.data));
+    }
+    const tuple = nest(
+      direction === 'orig' ? CTA_TUPLE_ORIG : CTA_TUPLE_REPLY,
+      nest(CTA_TUPLE_IP, leaf(CTA_IP_V4_DST, address(ip))),
+    );
+    const filter = nest(
+      CTA_FILTER,
+      leaf(
+        direction === 'orig' ? CTA_FILTER_ORIG_FLAGS : CTA_FILTER_REPLY_FLAGS,
+        u32(CTA_FILTER_FLAG_IP_DST),
+      ),
+    );
+    const [messages] = await this.netlink.request(MSG_GET, [header(), tuple, filter], { flags: NLM_F_DUMP });
+    return messages
+      .filter((m) => m.type === MSG_GET || m.type === CTNETLINK)
+      .flatMap((m) => parseEntry(m.data));
+  }
+
+  private async delete(entry: Entry): Promise<boolean> {
+    try {
+      await this.netlink.request(MSG_DELETE, [header(), ...entry.key]);
+      return true;
+    } catch (e) {
+      if (rejectedWith(e) === 'ENOENT') return false;
+      throw e;
+    }
+  }
+}
+
+/** Entries in the namespace's conntrack table; unknown (no conntrack yet) counts as none. */
+async function entryCount(): Promise<number> {
+  try {
+    return Number((await readFile(COUNT_FILE, 'utf8')).trim());
+  } catch {
+    return 0;
+  }
+}
+
+function matches(entry: Entry, s: FlowSelector): boolean {
+  if (entry.orig.dst !== s.ip && !(s.replies && entry.reply.dst === s.ip)) return false;
+  if (s.protocol !== undefined && entry.orig.protocol !== s.protocol) return false;
+  if (s.ports !== undefined && (entry.orig.dstPort < s.ports.start || entry.orig.dstPort > s.ports.end))
+    return false;
+  return true;
+}
+
+function header(): Buffer {
+  return Buffer.from([AF_INET, 0, 0, 0]);
+}
+
+function leaf(type: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16LE(4 + payload.length, 0);
+  head.writeUInt16LE(type, 2);
+  return Buffer.concat([head, payload, Buffer.alloc((4 - (payload.length % 4)) % 4)]);
+}
+
+function nest(type: number, ...children: Buffer[]): Buffer {
+  return leaf(type | NLA_F_NESTED, Buffer.concat(children));
+}
+
+/** NLA_U32: host byte order (little endian here). */
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return b;
+}
+
+function address(ip: string): Buffer {
+  return Buffer.from(ip.split('.').map(Number));
+}
+
+/** Attributes of a buffer: type (without flags) → [payload, the whole attribute]. */
+function attributes(data: Buffer): Map<number, [Buffer, Buffer]> {
+  const result = new Map<number, [Buffer, Buffer]>();
+  let offset = 0;
+  while (offset + 4 <= data.length) {
+    const length = data.readUInt16LE(offset);
+    if (length < 4 || offset + length > data.length) break;
+    const type = data.readUInt16LE(offset + 2) & ATTR_TYPE_MASK;
+    result.set(type, [data.subarray(offset + 4, offset + length), data.subarray(offset, offset + length)]);
+    offset += (length + 3) & ~3;
+  }
+  return result;
+}
+
+function parseTuple(payload: Buffer | undefined): Tuple {
+  const parts = attributes(payload ?? Buffer.alloc(0));
+  const ip = attributes(parts.get(CTA_TUPLE_IP)?.[0] ?? Buffer.alloc(0));
+  const proto = attributes(parts.get(CTA_TUPLE_PROTO)?.[0] ?? Buffer.alloc(0));
+  const text = (b: Buffer | undefined) => (b === undefined || b.length !== 4 ? '' : [...b].join('.'));
+  return {
+    src: text(ip.get(CTA_IP_V4_SRC)?.[0]),
+    dst: text(ip.get(CTA_IP_V4_DST)?.[0]),
+    protocol: proto.get(CTA_PROTO_NUM)?.[0].readUInt8(0) ?? 0,
+    dstPort: proto.get(CTA_PROTO_DST_PORT)?.[0]?.readUInt16BE(0) ?? 0,
+  };
+}
+
+function parseEntry(data: Buffer): Entry[] {
+  const top = attributes(data.subarray(4));
+  const orig = top.get(CTA_TUPLE_ORIG);
+  if (orig === undefined) return [];
+  const zone = top.get(CTA_ZONE);
+  return [
+    {
+      orig: parseTuple(orig[0]),
+      reply: parseTuple(top.get(CTA_TUPLE_REPLY)?.[0]),
+      key: zone === undefined ? [Buffer.from(orig[1])] : [Buffer.from(orig[1]), Buffer.from(zone[1])],
+    },
+  ];
+}

@@ -1,0 +1,138 @@
+// The write journal (`<state dir>/patches.journal`): one record per applied write, appended and
+// fdatasync'd before the call returns. A Patch record holds its operations (a few hundred bytes
+// however big the config is); an Apply record holds the whole config in protobuf binary, which is
+// written several times faster than config.json's JSON. config.json holds a snapshot; at start the
+// records after its generation are replayed onto it.
+//
+// Record: u32 length (BE) · u32 CRC-32 of the body · body = u64 generation · f64 applied-at (ms since
+// the epoch) · u8 kind (0 Patch, 1 whole config) · PatchRequest (operations only) or RouterConfig,
+// protobuf binary. A record cut short by a crash, or one whose checksum fails, ends the journal: it
+// and anything after it are dropped (its write never returned to its caller).
+import { crc32 } from 'node:zlib';
+import { type FileHandle, open, readFile, truncate } from 'node:fs/promises';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { type RouterConfig, RouterConfigSchema } from '../gen/vrouter/v1/config_pb.js';
+import { type PatchOperation, PatchRequestSchema } from '../gen/vrouter/v1/service_pb.js';
+
+/** One applied write: a Patch's operations, or an Apply's whole config. */
+export type JournalRecord = {
+  readonly generation: bigint;
+  readonly appliedAt: Date;
+} & ({ readonly operations: readonly PatchOperation[] } | { readonly config: RouterConfig });
+
+const HEADER = 8;
+const FIXED = 17;
+const KIND_PATCH = 0;
+const KIND_CONFIG = 1;
+
+export function encodeRecord(record: JournalRecord): Buffer {
+  const payload =
+    'config' in record
+      ? toBinary(RouterConfigSchema, record.config)
+      : toBinary(PatchRequestSchema, create(PatchRequestSchema, { operations: [...record.operations] }));
+  const body = Buffer.alloc(FIXED + payload.length);
+  body.writeBigUInt64BE(record.generation, 0);
+  body.writeDoubleBE(record.appliedAt.getTime(), 8);
+  body.writeUInt8('config' in record ? KIND_CONFIG : KIND_PATCH, 16);
+  body.set(payload, FIXED);
+  const head = Buffer.alloc(HEADER);
+  head.writeUInt32BE(body.length, 0);
+  head.writeUInt32BE(crc32(body), 4);
+  return Buffer.concat([head, body]);
+}
+
+/** The complete records of a journal and the length they span (where a torn tail starts). */
+export function decodeRecords(data: Buffer): { records: JournalRecord[]; validLength: number } {
+  const records: JournalRecord[] = [];
+  let offset = 0;
+  while (offset + HEADER <= data.length) {
+    const length = data.readUInt32BE(offset);
+    const end = offset + HEADER + length;
+    if (length < FIXED || end > data.length) break;
+    const body = data.subarray(offset + HEADER, end);
+    if (crc32(body) !== data.readUInt32BE(offset + 4)) break;
+    try {
+      const generation = body.readBigUInt64BE(0);
+      const appliedAt = new Date(body.readDoubleBE(8));
+      const payload = body.subarray(FIXED);
+      const kind = body.readUInt8(16);
+      if (kind === KIND_CONFIG)
+        records.push({ generation, appliedAt, config: fromBinary(RouterConfigSchema, payload) });
+      else if (kind === KIND_PATCH)
+        records.push({
+          generation,
+          appliedAt,
+          operations: fromBinary(PatchRequestSchema, payload).operations,
+        });
+      else break;
+    } catch {
+      break;
+    }
+    offset = end;
+  }
+  return { records, validLength: offset };
+}
+
+export class Journal {
+  private file: FileHandle | undefined;
+  private size = 0;
+  private configs = 0;
+
+  constructor(private readonly path: string) {}
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** Whether a whole config was journaled (an Apply) since the last reset. */
+  get holdsConfig(): boolean {
+    return this.configs > 0;
+  }
+
+  /** Reads the complete records and cuts off a torn tail, so later appends follow a good record. */
+  async read(): Promise<JournalRecord[]> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const { records, validLength } = decodeRecords(data);
+    if (validLength < data.length) await truncate(this.path, validLength);
+    this.size = validLength;
+    this.configs = records.filter((r) => 'config' in r).length;
+    return records;
+  }
+
+  async append(record: JournalRecord): Promise<void> {
+    this.file ??= await open(this.path, 'a', 0o600);
+    const data = encodeRecord(record);
+    try {
+      await this.file.write(data);
+      await this.file.datasync();
+    } catch (e) {
+      // Cut a partly written record off, or the next records would be dropped behind it at load.
+      await this.file.truncate(this.size).catch(() => undefined);
+      throw e;
+    }
+    this.size += data.length;
+    if ('config' in record) this.configs++;
+  }
+
+  /** Empties the journal (after a snapshot holds everything it had). */
+  async reset(): Promise<void> {
+    await this.file?.close();
+    this.file = undefined;
+    await truncate(this.path, 0).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    });
+    this.size = 0;
+    this.configs = 0;
+  }
+
+  async close(): Promise<void> {
+    await this.file?.close();
+    this.file = undefined;
+  }
+}

@@ -1,0 +1,313 @@
+// NAT and addressing with real traffic: EIPs (both directions, hairpin, removal cutting open flows),
+// SNAT per network, port forwards (tcp range, udp, allowed sources), static routes, VIP announcements,
+// drift repair and refused input. One lab, one daemon, scenarios in order.
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { EipSchema, PortForwardSchema, VipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
+import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
+import { ObjectKind } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
+import { readErrorDetails } from '../../daemon/src/api/status-details.js';
+import { VROUTERCTL, LabDaemon } from './daemon.js';
+import { inNamespace, ip, run } from './exec.js';
+import { IP, client, natConfig, serve } from './nat-helpers.js';
+import { ROUTER_NICS, Topology } from './topology.js';
+
+const topology = await Topology.create();
+let daemon = await LabDaemon.start(topology.router);
+t.teardown(async () => {
+  await daemon.destroy();
+  topology.destroySync();
+});
+const [vm1, vm2, vm3] = topology.vms;
+if (vm1 === undefined || vm2 === undefined || vm3 === undefined) throw new Error('the lab has three VMs');
+const inet = topology.internet;
+const rt = topology.router;
+const curl = (ns: string, url: string) =>
+  inNamespace(ns, 'curl', ['-sS', '--max-time', '3', url], { allowFailure: true });
+
+// "The internet" reaches the router's public subnet directly; the network behind vm3 through it.
+await ip('-n', inet, 'route', 'add', '192.168.0.0/16', 'via', IP.systemVip);
+await ip('-n', vm3.ns, 'addr', 'add', `${IP.behindVm3}/32`, 'dev', 'lo');
+await ip('-n', vm3.ns, 'link', 'set', 'lo', 'up');
+await inNamespace(vm3.ns, 'sysctl', ['-qw', 'net.ipv4.conf.all.rp_filter=0']);
+
+await serve(vm1.ns, 'serve-http', 80);
+await serve(vm1.ns, 'serve-lines', 7000);
+await serve(vm2.ns, 'serve-tcp', 9000, 9001, 9002, 7100, 7101);
+await serve(vm3.ns, 'serve-udp', 5000);
+await serve(vm3.ns, 'serve-tcp', 6000);
+await serve(inet, 'serve-http', 8080);
+
+const applied = await daemon.client.apply({ config: natConfig() });
+t.ok(applied.generation > 0n, 'the NAT config applies');
+
+void t.test('curl through an EIP reaches the VM, which sees the real client', async (t) => {
+  const r = await curl(inet, `http://${IP.eip}/`);
+  t.equal(r.stdout, IP.internet, `vm1 answered and saw ${IP.internet}`);
+});
+
+void t.test('SNAT: VMs reach the internet as their network VIP, an EIP VM as its EIP', async (t) => {
+  t.equal((await curl(vm2.ns, `http://${IP.internet}:8080/`)).stdout, IP.systemVip, 'net-a → system VIP');
+  t.equal((await curl(vm3.ns, `http://${IP.internet}:8080/`)).stdout, IP.snatB, 'net-b → its VIP');
+  t.equal((await curl(vm1.ns, `http://${IP.internet}:8080/`)).stdout, IP.eip, 'vm1 → its EIP');
+});
+
+void t.test('port forwards: a tcp range to the matching ports, a same-port range, udp', async (t) => {
+  for (const [port, target] of [
+    [8000, 9000],
+    [8001, 9001],
+    [8002, 9002],
+    [7100, 7100],
+    [7101, 7101],
+  ] as const) {
+    const r = await client(inet, 'tcp', IP.forwards, String(port));
+    t.equal(r.stdout, `${target} ${IP.internet}`, `${IP.forwards}:${port} → vm2:${target}`);
+  }
+  const closed = await client(inet, 'tcp', IP.forwards, '8003', '1500');
+  t.not(closed.code, 0, 'a port outside the range is not forwarded');
+  const udp = await client(inet, 'udp', IP.forwards, '5353');
+  t.equal(udp.stdout, `5000 ${IP.internet}`, 'udp 5353 → vm3:5000');
+});
+
+void t.test('port forward sources: outside the allowed CIDRs refused, inside forwarded', async (t) => {
+  const refused = await client(inet, 'tcp', IP.forwards, '2222', '1500');
+  t.not(refused.code, 0, `${IP.internet} is not in 198.51.100.0/24: refused`);
+  const allowed = await client(inet, 'tcp', IP.forwards, '2223');
+  t.equal(allowed.stdout, `6000 ${IP.internet}`, 'the forward listing 203.0.113.0/24 lets it through');
+});
+
+void t.test('hairpin: VMs reach another VM through its EIP', async (t) => {
+  const sameNetwork = await curl(vm2.ns, `http://${IP.eip}/`);
+  t.equal(sameNetwork.stdout, '10.1.0.1', 'vm2 (same network) reaches vm1, masqueraded to the gateway');
+  const otherNetwork = await curl(vm3.ns, `http://${IP.eip}/`);
+  t.equal(otherNetwork.stdout, vm3.ip, 'vm3 (other network) reaches vm1 with its own address');
+  const forwarded = await client(vm3.ns, 'tcp', IP.forwards, '8000');
+  t.equal(forwarded.stdout, `9000 ${vm3.ip}`, 'vm3 reaches vm2 through a port forward');
+});
+
+void t.test('static routes: a network behind a VM carries traffic; a blackhole drops', async (t) => {
+  // From a VM of network A: the public side reaches no private address (the firewall's inbound default).
+  const ping = await inNamespace(vm1.ns, 'ping', ['-c1', '-W2', IP.behindVm3], { allowFailure: true });
+  t.equal(ping.code, 0, `${IP.behindVm3} behind vm3 answers vm1 through the static route`);
+  const routes = (await ip('-n', rt, 'route', 'show', 'proto', '176')).stdout;
+  t.match(routes, /192\.168\.50\.0\/24 via 10\.2\.0\.13/, 'the route carries the daemon protocol');
+  t.match(routes, /blackhole 192\.168\.60\.0\/24/, 'the blackhole route is installed');
+  const dropped = await inNamespace(vm1.ns, 'ping', ['-c1', '-W1', '192.168.60.1'], { allowFailure: true });
+  t.not(dropped.code, 0, 'the blackhole drops');
+});
+
+void t.test('removing an EIP cuts its open connection; re-adding it works', async (t) => {
+  // A long-lived client in the internet namespace: one line echoed, then waits for the go.
+  const session = spawn('ip', [
+    'netns',
+    'exec',
+    inet,
+    'python3',
+    '-u',
+    '-c',
+    [
+      'import socket,sys,time',
+      `s=socket.create_connection(("${IP.eip}",7000),timeout=3)`,
+      's.sendall(b"one\\n"); print("echo", s.recv(100).decode().strip())',
+      'sys.stdin.readline()',
+      'try:',
+      '  s.sendall(b"two\\n"); d=s.recv(100); print("after", d.decode().strip() or "closed")',
+      'except Exception as e: print("after", type(e).__name__)',
+    ].join('\n'),
+  ]);
+  t.teardown(() => session.kill());
+  // Unbuffered print() writes a line in pieces: join the output, then split it into lines.
+  let output = '';
+  session.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  const lines = () => output.split('\n').filter((l) => l !== '');
+  session.stdin.on('error', () => undefined);
+  await until(() => output.includes('\n'));
+  t.ok(lines().includes('echo one'), 'the connection through the EIP works');
+
+  const removed = await daemon.client.patch({
+    operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-vm1' } } }],
+  });
+  t.comment(removed.results.map((r) => `${r.step}: ${r.message}`).join('; '));
+  session.stdin.end('go\n');
+  await until(() => /after .*\n/.test(output), 10_000);
+  t.notOk(lines().includes('after two'), `the open connection stopped (${lines().at(-1) ?? ''})`);
+  t.not((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'no new connection reaches vm1');
+  const flows = await inNamespace(rt, 'conntrack', ['-L', '-d', IP.eip], { allowFailure: true });
+  t.notMatch(flows.stdout, /dport=7000/, 'no conntrack entry of the old mapping is left');
+
+  await daemon.client.patch({
+    operations: [
+      {
+        operation: {
+          case: 'putEip',
+          value: create(EipSchema, { id: 'e-vm1', vipId: 'v-eip', privateIp: '10.1.0.11' }),
+        },
+      },
+    ],
+  });
+  t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'after re-adding, curl reaches vm1');
+});
+
+void t.test('a new VIP is announced with a gratuitous ARP', async (t) => {
+  await ip(
+    '-n',
+    inet,
+    'neigh',
+    'replace',
+    IP.announced,
+    'lladdr',
+    '02:00:00:00:00:99',
+    'dev',
+    'eth0',
+    'nud',
+    'stale',
+  );
+  await daemon.client.patch({
+    operations: [
+      {
+        operation: {
+          case: 'putVip',
+          value: create(VipSchema, { id: 'v-new', ip: IP.announced, nicId: 'pub0' }),
+        },
+      },
+    ],
+  });
+  await until(async () =>
+    (await ip('-n', inet, 'neigh', 'show', IP.announced)).stdout.includes(ROUTER_NICS.public.mac),
+  );
+  const neighbour = (await ip('-n', inet, 'neigh', 'show', IP.announced)).stdout;
+  t.match(neighbour, ROUTER_NICS.public.mac, `the internet host learned ${IP.announced} is at the router`);
+  const addresses = (await ip('-n', rt, 'addr', 'show', 'dev', ROUTER_NICS.public.ifname)).stdout;
+  t.match(addresses, `${IP.announced}/32`, 'the VIP is on the public NIC as a /32');
+});
+
+void t.test('invalid input is refused with field paths and changes nothing', async (t) => {
+  const before = (await daemon.client.getConfig()).generation;
+  const refused = async (operation: Parameters<typeof daemon.client.patch>[0]) => {
+    try {
+      await daemon.client.patch(operation);
+      return undefined;
+    } catch (e) {
+      const err = e as ServiceError;
+      return { code: err.code, fields: readErrorDetails(err.metadata).violations.map((v) => v.field) };
+    }
+  };
+  const eip = await refused({
+    operations: [
+      {
+        operation: {
+          case: 'putEip',
+          value: create(EipSchema, { id: 'e-x', vipId: 'v-new', privateIp: '10.9.9.9' }),
+        },
+      },
+    ],
+  });
+  t.same(
+    eip,
+    { code: status.INVALID_ARGUMENT, fields: ['operations[0].put_eip.private_ip'] },
+    'EIP outside every network',
+  );
+  const overlap = await refused({
+    operations: [
+      {
+        operation: {
+          case: 'putPortForward',
+          value: create(PortForwardSchema, {
+            id: 'pf-x',
+            vipId: 'v-pf',
+            protocol: TransportProtocol.TCP,
+            vipPorts: { start: 8002, end: 8010 },
+            privateIp: '10.1.0.12',
+          }),
+        },
+      },
+    ],
+  });
+  t.same(
+    overlap,
+    { code: status.INVALID_ARGUMENT, fields: ['operations[0].put_port_forward.vip_ports'] },
+    'overlap',
+  );
+  const outside = await refused({
+    operations: [
+      {
+        operation: {
+          case: 'putVip',
+          value: create(VipSchema, { id: 'v-x', ip: '198.51.100.7', nicId: 'pub0' }),
+        },
+      },
+    ],
+  });
+  t.same(
+    outside,
+    { code: status.INVALID_ARGUMENT, fields: ['operations[0].put_vip.ip'] },
+    'VIP outside the public CIDR',
+  );
+  t.equal((await daemon.client.getConfig()).generation, before, 'the generation did not move');
+  t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP still works');
+});
+
+void t.test('drift: a VIP address and a map element removed by hand are repaired', async (t) => {
+  await ip('-n', rt, 'addr', 'del', `${IP.eip}/32`, 'dev', ROUTER_NICS.public.ifname);
+  await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'eip_dnat', `{ ${IP.eip} }`]);
+  const { repaired } = await daemon.client.checkDrift();
+  const findings = repaired.flatMap((r) => r.findings.map((f) => `${r.step}: ${f}`));
+  t.match(
+    findings.join('\n'),
+    new RegExp(`interfaces: .*${IP.eip.replaceAll('.', '\\.')}/32 missing`),
+    'VIP found missing',
+  );
+  t.match(findings.join('\n'), /nftables: .*eip_dnat has 0 elements, not 1/, 'element found missing');
+  t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'after the repair the EIP works');
+  t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
+});
+
+void t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => {
+  const ctl = (...args: string[]) => run(process.execPath, [VROUTERCTL, '--socket', daemon.socket, ...args]);
+  // Counters start when the set was last loaded (the drift repair above reloaded the table).
+  await client(inet, 'tcp', IP.forwards, '2222', '1000');
+  const vips = (await ctl('show', 'vips')).stdout;
+  t.match(vips, /v-eip\s+203\.0\.113\.10\s+pub0\s+ens5\s+yes\s+eip:e-vm1/, 'show vips');
+  t.match(
+    vips,
+    /v-system\s+203\.0\.113\.2\s.*nic address.*snat:s-a/,
+    'the system VIP is a NIC address used by s-a',
+  );
+  const nat = (await ctl('show', 'nat')).stdout;
+  const eipRow = nat.split('\n').find((l) => l.includes('e-vm1')) ?? '';
+  t.match(eipRow, /203\.0\.113\.10\s+10\.1\.0\.11/, 'show nat lists the EIP');
+  t.ok(Number(/(\d+) pkts/.exec(eipRow)?.[1] ?? 0) > 0, `the EIP counted traffic: ${eipRow}`);
+  t.match(
+    nat,
+    /pf-range\s+203\.0\.113\.20\s+tcp 8000-8002\s+10\.1\.0\.12:9000-9002/,
+    'show nat lists forwards',
+  );
+  t.match(nat, /refused \(source not allowed\): [1-9]/, 'the refused packets of pf-closed are counted');
+  const routes = (await ctl('show', 'routes')).stdout;
+  t.match(routes, /r-behind-vm3\s+192\.168\.50\.0\/24\s+via 10\.2\.0\.13\s+yes/, 'show routes');
+});
+
+void t.test('a restarted daemon restores the config from its snapshot and patch journal', async (t) => {
+  const before = await daemon.client.getConfig();
+  t.ok(before.generation > applied.generation + 2n, 'several Patches were journaled since the Apply');
+  await daemon.stop();
+  daemon = await LabDaemon.start(topology.router, {}, daemon.stateDir);
+  const after = await daemon.client.getConfig();
+  t.equal(after.generation, before.generation, 'the same generation');
+  t.same(
+    after.config?.vips.map((v) => v.id),
+    before.config?.vips.map((v) => v.id),
+    'the same VIPs, including the one added by Patch',
+  );
+  t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP works');
+});
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,158 @@
+// Rendering of the NAT sets: the lab NAT config against a golden file, and sets derived from the
+// previous render by a Patch equal to a fresh render of the patched config (content and delta).
+import { readFileSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import fc from 'fast-check';
+import { create } from '@bufbuild/protobuf';
+import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
+import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
+import { EipSchema, PortForwardSchema, VipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
+import { ObjectKind, PatchOperationSchema } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
+import { applyPatch } from '../../daemon/src/config/patch.js';
+import { validateConfig } from '../../daemon/src/config/validate.js';
+import { planTransaction } from '../../daemon/src/nft/commands.js';
+import type { NftRuleset, NftSet } from '../../daemon/src/nft/model.js';
+import { type Facts, render } from '../../daemon/src/reconcile/rendered.js';
+import { natConfig } from '../lab/nat-helpers.js';
+import { REPO_ROOT } from '../lab/lab-config.js';
+
+const facts: Facts = {
+  links: new Map([
+    ['52:54:00:00:00:05', { index: 2, name: 'ens5' }],
+    ['52:54:00:00:00:03', { index: 3, name: 'ens3' }],
+    ['52:54:00:00:00:04', { index: 4, name: 'ens4' }],
+    ['52:54:00:00:00:06', { index: 5, name: 'ens6' }],
+  ]),
+};
+const GOLDEN = `${REPO_ROOT}test/unit/golden/nat-ruleset.json`;
+
+void t.test('the NAT table of the lab NAT config matches the golden file', (t) => {
+  const { commands } = planTransaction(render(natConfig(), facts).nft, { tables: [] }, 'replace');
+  const text = `${JSON.stringify({ nftables: commands }, null, 1)}\n`;
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(GOLDEN, text);
+  t.equal(text, readFileSync(GOLDEN, 'utf8'), 'set UPDATE_GOLDEN=1 to accept a deliberate change');
+  t.end();
+});
+
+void t.test('the VIP plan holds the /32 VIPs, not the NIC address', (t) => {
+  const vips = render(natConfig(), facts).interfaces.vips.all();
+  t.same(
+    vips.map((v) => `${v.link} ${v.ip}`),
+    ['ens5 203.0.113.10', 'ens5 203.0.113.20', 'ens5 203.0.113.30'],
+  );
+  t.end();
+});
+
+const sets = (r: NftRuleset) =>
+  new Map(
+    r.tables
+      .flatMap((tb) => tb.sets)
+      .map((s: NftSet) => [s.name, s.elements.map((e) => JSON.stringify(e)).sort()]),
+  );
+
+const operation = fc.oneof(
+  fc.record({ n: fc.integer({ min: 0, max: 5 }) }).map(({ n }) =>
+    create(PatchOperationSchema, {
+      operation: {
+        case: 'putVip',
+        value: create(VipSchema, { id: `x${n}`, ip: `203.0.113.${150 + n}`, nicId: 'pub0' }),
+      },
+    }),
+  ),
+  fc.record({ n: fc.integer({ min: 0, max: 5 }), ip: fc.integer({ min: 20, max: 25 }) }).map(({ n, ip }) =>
+    create(PatchOperationSchema, {
+      operation: {
+        case: 'putEip',
+        value: create(EipSchema, { id: `xe${n}`, vipId: `x${n}`, privateIp: `10.1.0.${ip}` }),
+      },
+    }),
+  ),
+  fc
+    .record({
+      n: fc.integer({ min: 0, max: 5 }),
+      port: fc.integer({ min: 100, max: 110 }),
+      len: fc.integer({ min: 0, max: 2 }),
+      to: fc.integer({ min: 0, max: 1 }),
+    })
+    .map(({ n, port, len, to }) =>
+      create(PatchOperationSchema, {
+        operation: {
+          case: 'putPortForward',
+          value: create(PortForwardSchema, {
+            id: `xp${n}`,
+            vipId: 'v-pf',
+            protocol: TransportProtocol.UDP,
+            vipPorts: { start: port * 10, end: port * 10 + len },
+            privateIp: '10.2.0.20',
+            ...(to === 1 && { privatePorts: { start: 3000, end: 3000 + len } }),
+            allowedSourceCidrs: n % 2 === 0 ? ['198.51.100.0/24'] : [],
+          }),
+        },
+      }),
+    ),
+  fc
+    .record({
+      kind: fc.constantFrom(ObjectKind.VIP, ObjectKind.EIP, ObjectKind.PORT_FORWARD),
+      n: fc.integer({ min: 0, max: 5 }),
+    })
+    .map(({ kind, n }) =>
+      create(PatchOperationSchema, {
+        operation: {
+          case: 'delete',
+          value: { kind, id: `${kind === ObjectKind.VIP ? 'x' : kind === ObjectKind.EIP ? 'xe' : 'xp'}${n}` },
+        },
+      }),
+    ),
+);
+
+void t.test(
+  'a render derived by Patches equals a fresh render, and its delta moves the kernel there',
+  (t) => {
+    fc.assert(
+      fc.property(fc.array(operation, { minLength: 1, maxLength: 30 }), (ops) => {
+        let config: RouterConfig = natConfig();
+        let previous = render(config, facts);
+        for (const op of ops) {
+          const patched = applyPatch(config, [op]);
+          if (Array.isArray(patched) || validateConfig(patched.config).length > 0) continue;
+          const derived = render(patched.config, facts);
+          const fresh = render(structuredClone(patched.config), facts);
+          if (JSON.stringify([...sets(derived.nft)]) !== JSON.stringify([...sets(fresh.nft)])) return false;
+          // Replaying the element commands of the delta on the previous content gives the new content.
+          const { commands } = planTransaction(derived.nft, previous.nft, 'diff');
+          const content = sets(previous.nft);
+          for (const c of commands) {
+            const body = (c['add'] ?? c['delete']) as
+              { element?: { name: string; elem: unknown[] } } | undefined;
+            const el = body?.element;
+            if (el === undefined) return false;
+            const list = content.get(el.name) ?? [];
+            const keys = el.elem.map((e) => JSON.stringify(Array.isArray(e) ? (e as unknown[])[0] : e));
+            const next =
+              'add' in c
+                ? [
+                    ...list,
+                    ...el.elem.map((e) =>
+                      JSON.stringify(
+                        Array.isArray(e)
+                          ? { key: (e as unknown[])[0], value: (e as unknown[])[1] }
+                          : { key: e },
+                      ),
+                    ),
+                  ]
+                : list.filter((x) => !keys.includes(JSON.stringify((JSON.parse(x) as { key: unknown }).key)));
+            content.set(el.name, next.sort());
+          }
+          if (JSON.stringify([...content]) !== JSON.stringify([...sets(fresh.nft)])) return false;
+          // Re-render with the fresh config so the next step derives from a committed-like state.
+          config = patched.config;
+          previous = render(config, facts);
+        }
+        return true;
+      }),
+      { numRuns: 200 },
+    );
+    t.pass('200 random Patch sequences');
+    t.end();
+  },
+);
