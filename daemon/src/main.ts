@@ -10,6 +10,9 @@ import { VERSION } from './install-paths.js';
 import { createLogger } from './log.js';
 import { Engine } from './reconcile/engine.js';
 import { gatherFacts } from './reconcile/facts.js';
+import { DhcpServer } from './services/dhcp/server.js';
+import { leaseMessage } from './services/dhcp/status.js';
+import { DhcpStep } from './services/dhcp/step.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
 import { NftablesStep } from './services/ruleset/step.js';
@@ -35,8 +38,9 @@ async function main(): Promise<void> {
   const notifier = systemdNotifier();
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
+  const dhcp = new DhcpServer({ stateDir: args.stateDir, log: log.child({ service: 'dhcp' }) });
   const engine = new Engine({
-    steps: [new InterfacesStep(netlink), new NftablesStep(nft)],
+    steps: [new InterfacesStep(netlink), new NftablesStep(nft), new DhcpStep(dhcp)],
     store: new StateStore(args.stateDir),
     facts: () => gatherFacts(netlink),
     nicWaitMs: args.nicWaitSeconds * 1000,
@@ -44,6 +48,8 @@ async function main(): Promise<void> {
   });
 
   notifier.notify('STATUS=restoring the last good config');
+  // Leases first: the DHCP sockets open as the config is restored, and must know who holds what.
+  await dhcp.restoreLeases();
   await engine.restore();
 
   const tls =
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
       startedAt,
       driftIntervalSeconds: args.driftIntervalSeconds,
       nicStatuses: (config) => nicStatuses(config, netlink),
+      dhcpLeases: (networkId) => dhcp.leaseList(networkId === '' ? undefined : networkId).map(leaseMessage),
       log,
     },
     { address: args.listen, tls, controlSocket: args.controlSocket },
@@ -92,7 +99,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     notifier.notify('STOPPING=1');
     for (const t of timers) clearInterval(t);
-    void api.shutdown().then(() => {
+    void Promise.all([api.shutdown(), dhcp.close()]).then(() => {
       netlink.close();
       nft.close();
       process.exit(0);

@@ -13,9 +13,12 @@ import {
   type ApplyRequest,
   ApplyResponseSchema,
   CheckDriftResponseSchema,
+  type DhcpLease,
   DriftStatusSchema,
   GetConfigResponseSchema,
   GetStatusResponseSchema,
+  type ListDhcpLeasesRequest,
+  ListDhcpLeasesResponseSchema,
   type NicStatus,
   type PatchRequest,
   PatchResponseSchema,
@@ -35,6 +38,8 @@ export interface RouterServiceDeps {
   readonly startedAt: Date;
   readonly driftIntervalSeconds: number;
   readonly nicStatuses: (config: Engine['committed']['config']) => Promise<NicStatus[]>;
+  /** The DHCP server's leases, of one network or (empty id) all. */
+  readonly dhcpLeases: (networkId: string) => DhcpLease[];
   readonly log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -108,6 +113,9 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
             generation === 0n ? ServiceState.DISABLED : health.ok ? ServiceState.OK : ServiceState.FAILED,
           message: health.message,
           counters: {
+            ...Object.fromEntries(
+              Object.entries(engine.stepCounters(name)).map(([key, value]) => [key, BigInt(value)]),
+            ),
             applies: BigInt(health.applies),
             failures: BigInt(health.failures),
             repairs: BigInt(health.repairs),
@@ -135,6 +143,10 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
 
     checkDrift: unary('CheckDrift', async () =>
       create(CheckDriftResponseSchema, { repaired: await engine.checkDrift() }),
+    ),
+
+    listDhcpLeases: unary('ListDhcpLeases', (request: ListDhcpLeasesRequest) =>
+      Promise.resolve(create(ListDhcpLeasesResponseSchema, { leases: deps.dhcpLeases(request.networkId) })),
     ),
 
     watch: (call: ServerWritableStream<WatchRequest, WatchResponse>) => {

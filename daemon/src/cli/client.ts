@@ -18,6 +18,8 @@ import {
   GetConfigRequestSchema,
   type GetStatusResponse,
   GetStatusRequestSchema,
+  type ListDhcpLeasesResponse,
+  ListDhcpLeasesRequestSchema,
   type PatchResponse,
   PatchRequestSchema,
   RouterService,
@@ -77,6 +79,11 @@ export class RouterClient {
 
   checkDrift(): Promise<CheckDriftResponse> {
     return this.unary('checkDrift', create(CheckDriftRequestSchema));
+  }
+
+  /** Leases of one network, or of all when `networkId` is empty. */
+  listDhcpLeases(networkId = ''): Promise<ListDhcpLeasesResponse> {
+    return this.unary('listDhcpLeases', create(ListDhcpLeasesRequestSchema, { networkId }));
   }
 
   /** Events until the stream is cancelled (`cancel()`) or the server goes away. */

@@ -13,6 +13,9 @@ import {
   ApplyResponseSchema,
   type GetStatusResponse,
   GetStatusResponseSchema,
+  type DhcpLease,
+  DhcpLeaseKind,
+  ListDhcpLeasesResponseSchema,
   PatchRequestSchema,
   PatchResponseSchema,
   ServiceState,
@@ -34,6 +37,8 @@ commands:
                        apply {operations: [...]} from FILE (PatchRequest, JSON or YAML)
   show config          the config the router holds (YAML; --json for proto3 JSON)
   show status          generation, services, NICs, drift checks
+  show dhcp leases [--network ID]
+                       the DHCP leases the router holds (hosts and pool clients)
   watch                stream events (applied generations, drift repaired) until Ctrl-C
   check-drift          compare the kernel with the config now and repair differences
 
@@ -57,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       file: { type: 'string', short: 'f' },
       'expected-generation': { type: 'string' },
       'validate-only': { type: 'boolean', default: false },
+      network: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -122,6 +128,15 @@ async function main(argv: string[]): Promise<number> {
           json
             ? toJsonString(GetStatusResponseSchema, response, { prettySpaces: 2 })
             : describeStatus(response),
+        );
+        return 0;
+      }
+      case 'show dhcp leases': {
+        const response = await client.listDhcpLeases(values.network ?? '');
+        print(
+          json
+            ? toJsonString(ListDhcpLeasesResponseSchema, response, { prettySpaces: 2 })
+            : describeLeases(response.leases),
         );
         return 0;
       }
@@ -229,6 +244,19 @@ function describeStatus(s: GetStatusResponse): string {
     ),
   );
   return lines.join('\n');
+}
+
+function describeLeases(leases: readonly DhcpLease[]): string {
+  const rows = leases.map((l) => [
+    l.networkId,
+    l.ip,
+    l.mac,
+    l.hostname || '-',
+    DhcpLeaseKind[l.kind].toLowerCase(),
+    time(l.expiresAt),
+    l.clientId || '-',
+  ]);
+  return `${leases.length} leases\n${table(['NETWORK', 'IP', 'MAC', 'HOSTNAME', 'KIND', 'EXPIRES', 'CLIENT ID'], rows)}`;
 }
 
 function describeEvent(e: WatchResponse): string {

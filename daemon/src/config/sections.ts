@@ -8,7 +8,7 @@ import { FirewallSchema } from '../gen/vrouter/v1/firewall_pb.js';
 import { HaSchema } from '../gen/vrouter/v1/ha_pb.js';
 import { MetadataSchema } from '../gen/vrouter/v1/metadata_pb.js';
 import { NetflowSchema } from '../gen/vrouter/v1/netflow_pb.js';
-import { DhcpSettingsSchema, DnsSettingsSchema } from '../gen/vrouter/v1/networks_pb.js';
+import { DnsSettingsSchema } from '../gen/vrouter/v1/networks_pb.js';
 import { MulticastSchema, OspfSchema } from '../gen/vrouter/v1/routing_pb.js';
 import type { FieldViolation } from './violations.js';
 
@@ -49,7 +49,6 @@ function perNetwork<D extends DescMessage>(
 }
 
 const UNIMPLEMENTED: readonly Section[] = [
-  perNetwork('dhcp', 'DHCP', DhcpSettingsSchema, (n) => n.dhcp),
   perNetwork('dns', 'DNS', DnsSettingsSchema, (n) => n.dns),
   message('dns', 'DNS', DnsSchema, (c) => c.dns),
   list('vips', 'VIPs', (c) => c.vips),

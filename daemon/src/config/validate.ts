@@ -3,6 +3,7 @@
 // dependency order (sections that refer to NICs need the NICs checked first).
 import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { validateNics } from '../services/interfaces/validate.js';
+import { validateDhcp } from '../services/dhcp/validate.js';
 import { validateNetworks } from '../services/networks/validate.js';
 import { isDnsLabel } from './net.js';
 import { type FieldViolation, Violations } from './violations.js';
@@ -12,6 +13,7 @@ export function validateConfig(config: RouterConfig): FieldViolation[] {
   if (config.hostname !== '' && !isDnsLabel(config.hostname))
     v.add('hostname', `"${config.hostname}" is not a DNS label (letters, digits, -, at most 63)`);
   const nics = validateNics(config, v);
-  validateNetworks(config, nics, v);
+  const networks = validateNetworks(config, nics, v);
+  validateDhcp(config, networks, v);
   return v.items;
 }

@@ -30,7 +30,8 @@ export class RulesetBuilder {
 
   addChain(ref: TableRef, name: string, rules: readonly NftRule[] = []): this {
     const draft = this.draft(ref);
-    if (draft.chains.some((c) => c.name === name)) throw new Error(`chain ${name} declared twice in ${ref.name}`);
+    if (draft.chains.some((c) => c.name === name))
+      throw new Error(`chain ${name} declared twice in ${ref.name}`);
     draft.chains.push({ name, rules: [...rules] });
     return this;
   }
@@ -45,14 +46,12 @@ export class RulesetBuilder {
 
   build(): NftRuleset {
     return {
-      tables: this.tables.map(
-        (t): NftTable => ({
-          family: t.ref.family,
-          name: t.ref.name,
-          sets: t.sets,
-          chains: t.chains.map((c): NftChain => (c.hook === undefined ? { name: c.name, rules: c.rules } : c)),
-        }),
-      ),
+      tables: this.tables.map((t): NftTable => ({
+        family: t.ref.family,
+        name: t.ref.name,
+        sets: t.sets,
+        chains: t.chains.map((c): NftChain => (c.hook === undefined ? { name: c.name, rules: c.rules } : c)),
+      })),
     };
   }
 

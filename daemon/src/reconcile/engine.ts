@@ -109,6 +109,11 @@ export class Engine {
     return this.lastErrorText;
   }
 
+  /** A step's own counters (ApplyStep.counters), for GetStatus. */
+  stepCounters(name: string): Record<string, number> {
+    return this.options.steps.find((s) => s.name === name)?.counters?.() ?? {};
+  }
+
   /** At start-up, before the API listens: put the persisted config back into the data plane. */
   async restore(): Promise<void> {
     const { store, log } = this.options;

@@ -12,7 +12,11 @@ export const FILTER_TABLE: TableRef = { family: 'inet', name: 'vrouter' };
 export const NAT_TABLE: TableRef = { family: 'ip', name: 'vrouter_nat' };
 
 /** A service's part of the ruleset; it may use the NICs' kernel names from the interface plan. */
-export type RulesetContribution = (builder: RulesetBuilder, config: RouterConfig, interfaces: InterfacePlan) => void;
+export type RulesetContribution = (
+  builder: RulesetBuilder,
+  config: RouterConfig,
+  interfaces: InterfacePlan,
+) => void;
 
 /** Services that add to the ruleset, in the order their rules must appear. */
 const CONTRIBUTIONS: readonly RulesetContribution[] = [];
