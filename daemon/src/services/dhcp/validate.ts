@@ -60,14 +60,8 @@ export function validateDhcp(config: RouterConfig, networks: NetworkLookup, v: V
     const ranges: { start: number; end: number; path: string }[] = [];
     dhcp.pools.forEach((pool, j) => {
       const ppath = `${path}.pools[${j}]`;
-      const start = checkIpv4(v, `${ppath}.start`, pool.start);
-      const end = checkIpv4(v, `${ppath}.end`, pool.end);
-      if (subnet !== undefined) {
-        if (start !== undefined && !usable(subnet, start))
-          v.add(`${ppath}.start`, `${pool.start} is not a usable address of ${formatPrefix(subnet)}`);
-        if (end !== undefined && !usable(subnet, end))
-          v.add(`${ppath}.end`, `${pool.end} is not a usable address of ${formatPrefix(subnet)}`);
-      }
+      const start = checkPoolEnd(v, `${ppath}.start`, pool.start, subnet);
+      const end = checkPoolEnd(v, `${ppath}.end`, pool.end, subnet);
       if (start === undefined || end === undefined) return;
       if (end < start) return v.add(`${ppath}.end`, `${pool.end} is below start ${pool.start}`);
       const clash = ranges.find((r) => start <= r.end && r.start <= end);
@@ -84,6 +78,18 @@ export function validateDhcp(config: RouterConfig, networks: NetworkLookup, v: V
 function checkAddressList(v: Violations, path: string, list: readonly string[]): void {
   if (list.length > MAX_SERVERS) v.add(path, `at most ${MAX_SERVERS} addresses`);
   list.forEach((text, j) => checkIpv4(v, `${path}[${j}]`, text));
+}
+
+function checkPoolEnd(
+  v: Violations,
+  path: string,
+  text: string,
+  subnet: Ipv4Prefix | undefined,
+): number | undefined {
+  const address = checkIpv4(v, path, text);
+  if (address === undefined || subnet === undefined || usable(subnet, address)) return address;
+  v.add(path, `${text} is not a usable address of ${formatPrefix(subnet)}`);
+  return undefined;
 }
 
 function usable(subnet: Ipv4Prefix, address: number): boolean {
