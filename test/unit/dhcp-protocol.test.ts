@@ -306,6 +306,18 @@ t.test('DECLINE keeps the address out of the pool for an hour', async (t) => {
   );
 });
 
+t.test('a DECLINE of an address the client was not given changes nothing', async (t) => {
+  const net = new Network();
+  const address = bind(net, POOL_CLIENT);
+  const options: RequestFields['options'] = [
+    [OPTION.SERVER_ID, SERVER],
+    [OPTION.REQUESTED_IP, addressBytes(formatted(address))],
+  ];
+  t.same(net.send({ type: DECLINE, mac: OTHER_CLIENT, options }), { kind: 'drop', reason: 'not_leased' });
+  t.equal(net.leases.get(`hw:${POOL_CLIENT}`)?.ip, address, 'the holder keeps it');
+  t.same([...net.leases.declined()], []);
+});
+
 t.test('a renewing pool client whose lease was lost keeps its address when it is free', async (t) => {
   const net = new Network();
   const renew = reply(net.send({ type: REQUEST, mac: POOL_CLIENT, ciaddr: ip('10.1.0.13') }));

@@ -31,6 +31,7 @@ export type DropReason =
   | 'pool_exhausted'
   | 'no_requested_ip'
   | 'no_server_id'
+  | 'not_leased'
   | 'bad_ciaddr'
   | 'internal';
 
@@ -174,10 +175,13 @@ class Exchange {
     if (checked !== undefined) return checked;
     const ip = readAddress(this.req.options.get(OPTION.REQUESTED_IP));
     if (ip === undefined) return drop('no_requested_ip');
+    // Only the client the address was given to can take it out of use (Kea does the same), or any
+    // client could empty the pool.
     const held = this.leases.get(this.client.key);
-    if (held?.ip === ip) this.leases.remove(this.client.key);
-    if (!this.plan.reserved.has(ip) && this.inPools(ip)) this.leases.decline(ip, this.now + DECLINE_HOLD_MS);
-    return { kind: 'done', event: 'declines', lease: this.lease(ip, this.now, false) };
+    if (held?.ip !== ip) return drop('not_leased');
+    this.leases.remove(this.client.key);
+    if (held.hostId === '') this.leases.decline(ip, this.now + DECLINE_HOLD_MS);
+    return { kind: 'done', event: 'declines', lease: held };
   }
 
   release(): Outcome {
@@ -217,7 +221,9 @@ class Exchange {
     }
     // A client that became a listed host drops the pool lease it held under its client identifier.
     if (host !== undefined && this.client.clientId !== '') this.leases.remove(`id:${this.client.clientId}`);
-    this.leases.put(this.lease(ip, this.now + this.plan.leaseTimeSeconds * 1000, false));
+    // Whole seconds, as the lease file keeps them; rounded up, never ending before the client's.
+    const expiresAt = (Math.ceil(this.now / 1000) + this.plan.leaseTimeSeconds) * 1000;
+    this.leases.put(this.lease(ip, expiresAt, false));
     return this.reply(MESSAGE_TYPE.ACK, ip);
   }
 
