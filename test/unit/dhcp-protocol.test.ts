@@ -127,14 +127,31 @@ t.test('a client with no request list gets every option but the Microsoft route 
 t.test('replies go where RFC 2131 §4.1 says', async (t) => {
   const net = new Network();
   const unicast = reply(net.send({ type: DISCOVER, mac: VM1 })).to;
-  t.same(unicast, { address: ip('10.1.0.11'), broadcast: false, arp: { ip: ip('10.1.0.11'), mac: VM1 } });
+  t.same(unicast, { address: ip('10.1.0.11'), port: 68, arp: { ip: ip('10.1.0.11'), mac: VM1 } });
   const broadcast = reply(net.send({ type: DISCOVER, mac: VM1, flags: BROADCAST_FLAG }));
-  t.same(broadcast.to, { address: 0xffffffff, broadcast: true });
+  t.same(broadcast.to, { address: 0xffffffff, port: 68 });
   t.equal(broadcast.message.flags, BROADCAST_FLAG, 'the flag is echoed');
   const renew = reply(net.send({ type: REQUEST, mac: VM1, ciaddr: ip('10.1.0.11') }));
-  t.same(renew.to, { address: ip('10.1.0.11'), broadcast: false }, 'renewing: to ciaddr');
+  t.same(renew.to, { address: ip('10.1.0.11'), port: 68 }, 'renewing: to ciaddr');
   t.equal(renew.ciaddr, ip('10.1.0.11'));
 });
+
+t.test(
+  'through a relay agent on the network: replies to it on port 67, NAKs with the broadcast bit',
+  async (t) => {
+    const net = new Network();
+    const relay = ip('10.1.0.250');
+    const offer = reply(net.send({ type: DISCOVER, mac: POOL_CLIENT, giaddr: relay }));
+    t.same(offer.to, { address: relay, port: 67 });
+    t.equal(offer.message.giaddr, relay);
+    const nak = reply(
+      net.send({ type: REQUEST, mac: POOL_CLIENT, giaddr: relay, options: [[50, [10, 2, 0, 9]]] }),
+    );
+    t.equal(nak.type, NAK);
+    t.same(nak.to, { address: relay, port: 67 });
+    t.equal(nak.message.flags & BROADCAST_FLAG, BROADCAST_FLAG);
+  },
+);
 
 t.test(
   'selecting: ACK for the offered address, NAK for another, silence when another server was chosen',
@@ -154,7 +171,7 @@ t.test(
       ],
     });
     t.equal(reply(wrong).type, NAK);
-    t.same(reply(wrong).to, { address: 0xffffffff, broadcast: true });
+    t.same(reply(wrong).to, { address: 0xffffffff, port: 68 });
     const elsewhere = net.send({
       type: REQUEST,
       mac: POOL_CLIENT,
@@ -343,11 +360,24 @@ t.test('a pool lease on an address that became a host’s is refused at renewal'
 });
 
 t.test('INFORM: options without a lease, to the address the client has', async (t) => {
-  const informed = reply(new Network().send({ type: INFORM, mac: POOL_CLIENT, ciaddr: ip('10.1.0.77') }));
+  const informed = reply(
+    new Network().send({
+      type: INFORM,
+      mac: POOL_CLIENT,
+      ciaddr: ip('10.1.0.77'),
+      options: [
+        [OPTION.PARAMETER_REQUEST_LIST, [OPTION.LEASE_TIME, OPTION.RENEWAL_TIME, OPTION.DNS_SERVERS]],
+      ],
+    }),
+  );
   t.equal(informed.type, ACK);
   t.equal(informed.yiaddr, 0);
-  t.same(informed.to, { address: ip('10.1.0.77'), broadcast: false });
-  t.notOk(informed.codes.includes(OPTION.LEASE_TIME));
+  t.same(informed.to, { address: ip('10.1.0.77'), port: 68 });
+  t.same(
+    informed.codes,
+    [OPTION.MESSAGE_TYPE, OPTION.SERVER_ID, OPTION.SUBNET_MASK, OPTION.ROUTER, OPTION.DNS_SERVERS],
+    'no lease times, even when asked',
+  );
   t.same(new Network().send({ type: INFORM, mac: POOL_CLIENT, ciaddr: ip('10.2.0.7') }), {
     kind: 'drop',
     reason: 'bad_ciaddr',
@@ -370,7 +400,11 @@ t.test('what is not a client request is dropped with the reason', async (t) => {
   const net = new Network();
   t.same(net.send({ type: DISCOVER, op: BOOTREPLY }), { kind: 'drop', reason: 'not_request' });
   t.same(net.send({ type: OFFER }), { kind: 'drop', reason: 'not_request' });
-  t.same(net.send({ type: DISCOVER, giaddr: ip('10.9.0.1') }), { kind: 'drop', reason: 'relayed' });
+  t.same(
+    net.send({ type: DISCOVER, giaddr: ip('10.9.0.1') }),
+    { kind: 'drop', reason: 'relayed' },
+    'another network',
+  );
   t.same(net.send({ type: REQUEST, mac: VM1 }), { kind: 'drop', reason: 'no_requested_ip' });
   const noType = clientMessage({ type: DISCOVER });
   const options = new Map(noType.options);

@@ -104,9 +104,9 @@ export class DeviceSocket {
     return this.closedFlag;
   }
 
-  /** Sends without waiting; a failure is reported to `sent`. */
-  send(bytes: Uint8Array, address: string, port: number, sent: (err: Error | null) => void): void {
-    this.socket.send(bytes, port, address, sent);
+  /** Sends without waiting; a failure comes to the `error` handler. */
+  send(bytes: Uint8Array, address: string, port: number): void {
+    this.socket.send(bytes, port, address);
   }
 
   /** Tells the kernel `ip` is at `mac` on this device; true, or why the kernel refused. */

@@ -206,15 +206,46 @@ export interface EncodeResult {
  */
 export function encodeMessage(message: DhcpMessage, maxLength = MIN_MAX_MESSAGE): EncodeResult {
   const limit = Math.max(maxLength, MIN_MAX_MESSAGE);
-  const options = [...message.options];
-  const needed = options.reduce((n, [, data]) => n + encodedSize(data.length), 0);
-  const mainRoom = limit - OPTIONS_OFFSET - 1;
-  const mayOverload = isZero(message.file) && isZero(message.sname);
-  const overloading = needed > mainRoom && mayOverload;
+  let needed = 0;
+  for (const data of message.options.values()) needed += encodedSize(data.length);
+  // The common case, every reply of a sane config: all options in the options field.
+  if (needed <= limit - OPTIONS_OFFSET - 1) return { bytes: encodeFitting(message, needed), omitted: [] };
+  return encodeSpilling(message, limit, isZero(message.file) && isZero(message.sname));
+}
 
-  const areas: Area[] = [{ start: OPTIONS_OFFSET, end: limit - 1, at: OPTIONS_OFFSET }];
+function encodeFitting(message: DhcpMessage, needed: number): Uint8Array {
+  const bytes = new Uint8Array(Math.max(OPTIONS_OFFSET + needed + 1, MIN_REPLY));
+  writeHeader(bytes, message, false);
+  let at = OPTIONS_OFFSET;
+  for (const [code, data] of message.options) {
+    if (data.length <= 255) {
+      bytes[at] = code;
+      bytes[at + 1] = data.length;
+      bytes.set(data, at + 2);
+      at += 2 + data.length;
+      continue;
+    }
+    let offset = 0;
+    do {
+      const take = Math.min(255, data.length - offset);
+      bytes[at] = code;
+      bytes[at + 1] = take;
+      bytes.set(data.subarray(offset, offset + take), at + 2);
+      at += 2 + take;
+      offset += take;
+    } while (offset < data.length);
+  }
+  bytes[at] = OPTION.END;
+  return bytes;
+}
+
+/** Options that do not all fit in the options field: overload into file and sname when they are
+ * free, and leave out what still does not fit. */
+function encodeSpilling(message: DhcpMessage, limit: number, overloading: boolean): EncodeResult {
+  const areas: Area[] = [
+    { start: OPTIONS_OFFSET, end: limit - 1, at: OPTIONS_OFFSET + (overloading ? 3 : 0) },
+  ];
   if (overloading) {
-    areas[0] = { start: OPTIONS_OFFSET, end: limit - 1, at: OPTIONS_OFFSET + 3 };
     areas.push({ start: FILE_OFFSET, end: FILE_OFFSET + FILE_LENGTH - 1, at: FILE_OFFSET });
     areas.push({ start: SNAME_OFFSET, end: SNAME_OFFSET + SNAME_LENGTH - 1, at: SNAME_OFFSET });
   }
@@ -223,7 +254,7 @@ export function encodeMessage(message: DhcpMessage, maxLength = MIN_MAX_MESSAGE)
 
   const omitted: number[] = [];
   let area = 0;
-  for (const [code, data] of options) {
+  for (const [code, data] of message.options) {
     const placed = place(bytes, areas, area, code, data);
     if (placed === undefined) omitted.push(code);
     else area = placed;
@@ -236,8 +267,7 @@ export function encodeMessage(message: DhcpMessage, maxLength = MIN_MAX_MESSAGE)
     for (const a of areas.slice(1)) if (a.at !== a.start) bytes[a.at] = OPTION.END;
   }
   bytes[main.at] = OPTION.END;
-  const length = Math.max(main.at + 1, MIN_REPLY);
-  return { bytes: bytes.subarray(0, Math.min(length, limit)), omitted };
+  return { bytes: bytes.subarray(0, Math.max(main.at + 1, MIN_REPLY)), omitted };
 }
 
 interface Area {

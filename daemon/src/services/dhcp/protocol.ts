@@ -7,15 +7,7 @@
 import { formatMac } from './mac.js';
 import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, type DhcpMessage, MESSAGE_TYPE, OPTION } from './codec.js';
 import type { Lease, NetworkLeases } from './leases.js';
-import {
-  encodeAddresses,
-  encodeText,
-  encodeUint32,
-  hex,
-  readAddress,
-  readHostname,
-  readUint16,
-} from './option-values.js';
+import { encodeAddresses, encodeText, hex, readAddress, readHostname, readUint16 } from './option-values.js';
 import type { DhcpHost, DhcpNetworkPlan } from './render.js';
 
 export type DropReason =
@@ -36,8 +28,10 @@ export type DropReason =
   | 'internal';
 
 export interface Destination {
+  /** 255.255.255.255 for a broadcast. */
   readonly address: number;
-  readonly broadcast: boolean;
+  /** 68 for a client, 67 for a relay agent. */
+  readonly port: number;
   /** A neighbour entry the kernel needs to reach a client that cannot answer ARP yet. */
   readonly arp?: { readonly ip: number; readonly mac: string };
 }
@@ -63,6 +57,8 @@ export const OFFER_HOLD_MS = 60_000;
 /** How long a declined pool address stays out of use (it is probably configured on some machine). */
 export const DECLINE_HOLD_MS = 3_600_000;
 const LIMITED_BROADCAST = 0xffffffff;
+export const SERVER_PORT = 67;
+export const CLIENT_PORT = 68;
 const ETHERNET = 1;
 /** Options sent to a client that sends no parameter request list. */
 const DEFAULT_REQUEST = [
@@ -75,6 +71,21 @@ const DEFAULT_REQUEST = [
   OPTION.DOMAIN_SEARCH,
   OPTION.CLASSLESS_ROUTES,
 ];
+/** Sent whatever the client asks for: the mask and the default router. */
+const ALWAYS = [OPTION.SUBNET_MASK, OPTION.ROUTER];
+const SERVER_ONLY = [OPTION.SERVER_ID];
+const SERVER_AND_LEASE = [OPTION.SERVER_ID, OPTION.LEASE_TIME, OPTION.RENEWAL_TIME, OPTION.REBINDING_TIME];
+/** Options a client may list in its request list but gets only where the message type has them. */
+const SERVER_DECIDES = new Set<number>([
+  OPTION.MESSAGE_TYPE,
+  OPTION.OVERLOAD,
+  OPTION.CLIENT_ID,
+  ...SERVER_AND_LEASE,
+]);
+const MESSAGE_TYPE_BYTES: Record<number, Uint8Array> = {
+  [MESSAGE_TYPE.OFFER]: Uint8Array.of(MESSAGE_TYPE.OFFER),
+  [MESSAGE_TYPE.ACK]: Uint8Array.of(MESSAGE_TYPE.ACK),
+};
 const ZERO_SNAME = new Uint8Array(64);
 const ZERO_FILE = new Uint8Array(128);
 
@@ -93,7 +104,9 @@ export function respond(
   now: number,
 ): Outcome {
   if (request.op !== BOOTREQUEST) return drop('not_request');
-  if (request.giaddr !== 0) return drop('relayed');
+  // A relay agent on the network itself is served (it is how perfdhcp talks); one elsewhere is
+  // not: this server serves the networks it is attached to.
+  if (request.giaddr !== 0 && !inSubnet(plan, request.giaddr)) return drop('relayed');
   const type = request.options.get(OPTION.MESSAGE_TYPE);
   if (type?.length !== 1) return drop('no_message_type');
   const client = identify(plan, request);
@@ -123,6 +136,11 @@ function identify(plan: DhcpNetworkPlan, request: DhcpMessage): Client {
   const host = request.htype === ETHERNET && request.hlen === 6 ? plan.hosts.get(mac) : undefined;
   const key = host !== undefined || clientId === '' ? `hw:${mac}` : `id:${clientId}`;
   return { key, mac, clientId, host };
+}
+
+function inSubnet(plan: DhcpNetworkPlan, ip: number): boolean {
+  const { network, prefix } = plan.subnet;
+  return prefix === 0 || ip >>> (32 - prefix) === network >>> (32 - prefix);
 }
 
 function drop(reason: DropReason): Outcome {
@@ -194,9 +212,9 @@ class Exchange {
 
   inform(): Outcome {
     const ciaddr = this.req.ciaddr;
-    if (!this.inSubnet(ciaddr)) return drop('bad_ciaddr');
+    if (!inSubnet(this.plan, ciaddr)) return drop('bad_ciaddr');
     const message = this.message(MESSAGE_TYPE.ACK, 0, ciaddr, false);
-    return { ...message, event: 'informs', to: { address: ciaddr, broadcast: false } };
+    return { ...message, event: 'informs', to: { address: ciaddr, port: CLIENT_PORT } };
   }
 
   /** The address a pool client gets: the one it holds or was offered, the one it asks for, or a new one. */
@@ -235,11 +253,6 @@ class Exchange {
     return this.plan.pools.some((p) => ip >= p.start && ip <= p.end);
   }
 
-  private inSubnet(ip: number): boolean {
-    const { network, prefix } = this.plan.subnet;
-    return prefix === 0 || ip >>> (32 - prefix) === network >>> (32 - prefix);
-  }
-
   private checkServerId(): Outcome | undefined {
     const serverId = readAddress(this.req.options.get(OPTION.SERVER_ID));
     if (serverId === undefined) return drop('no_server_id');
@@ -272,29 +285,36 @@ class Exchange {
   private nak(): Outcome {
     const options = new Map<number, Uint8Array>([
       [OPTION.MESSAGE_TYPE, Uint8Array.of(MESSAGE_TYPE.NAK)],
-      [OPTION.SERVER_ID, encodeAddresses([this.plan.serverId])],
+      [OPTION.SERVER_ID, this.plan.options.get(OPTION.SERVER_ID) ?? encodeAddresses([this.plan.serverId])],
       [OPTION.MESSAGE, encodeText('address not valid on this network')],
     ]);
     const clientId = this.req.options.get(OPTION.CLIENT_ID);
     if (clientId !== undefined) options.set(OPTION.CLIENT_ID, clientId);
+    const relay = this.req.giaddr;
+    const message = this.header(0, 0, options);
     return {
       kind: 'reply',
       event: 'naks',
-      message: this.header(0, 0, options),
+      // Without a relay a NAK is always broadcast: the client may be on the wrong network. Through
+      // one, the broadcast bit tells the relay to broadcast it.
+      message: relay === 0 ? message : { ...message, flags: message.flags | BROADCAST_FLAG },
       maxLength: this.maxLength(),
-      // Without a relay a NAK is always broadcast: the client may be on the wrong network.
-      to: { address: LIMITED_BROADCAST, broadcast: true },
+      to:
+        relay === 0
+          ? { address: LIMITED_BROADCAST, port: CLIENT_PORT }
+          : { address: relay, port: SERVER_PORT },
     };
   }
 
-  /** RFC 2131 §4.1: to ciaddr when the client has an address, broadcast when it asks, else unicast
-   * to the new address at the client's MAC. */
+  /** RFC 2131 §4.1: to the relay agent if there is one; to ciaddr when the client has an address;
+   * broadcast when it asks; else unicast to the new address at the client's MAC. */
   private destination(yiaddr: number): Destination {
     const req = this.req;
-    if (req.ciaddr !== 0) return { address: req.ciaddr, broadcast: false };
+    if (req.giaddr !== 0) return { address: req.giaddr, port: SERVER_PORT };
+    if (req.ciaddr !== 0) return { address: req.ciaddr, port: CLIENT_PORT };
     if ((req.flags & BROADCAST_FLAG) !== 0 || req.htype !== ETHERNET || req.hlen !== 6)
-      return { address: LIMITED_BROADCAST, broadcast: true };
-    return { address: yiaddr, broadcast: false, arp: { ip: yiaddr, mac: this.client.mac } };
+      return { address: LIMITED_BROADCAST, port: CLIENT_PORT };
+    return { address: yiaddr, port: CLIENT_PORT, arp: { ip: yiaddr, mac: this.client.mac } };
   }
 
   private message(
@@ -303,27 +323,24 @@ class Exchange {
     ciaddr: number,
     withLease: boolean,
   ): { kind: 'reply'; message: DhcpMessage; maxLength: number } {
+    const planned = this.plan.options;
     const options = new Map<number, Uint8Array>([
-      [OPTION.MESSAGE_TYPE, Uint8Array.of(type)],
-      [OPTION.SERVER_ID, encodeAddresses([this.plan.serverId])],
+      [OPTION.MESSAGE_TYPE, MESSAGE_TYPE_BYTES[type] ?? Uint8Array.of(type)],
     ]);
-    if (withLease) {
-      const seconds = this.plan.leaseTimeSeconds;
-      options.set(OPTION.LEASE_TIME, encodeUint32(seconds));
-      options.set(OPTION.RENEWAL_TIME, encodeUint32(Math.floor(seconds / 2)));
-      options.set(OPTION.REBINDING_TIME, encodeUint32(Math.floor((seconds * 7) / 8)));
+    for (const code of withLease ? SERVER_AND_LEASE : SERVER_ONLY) {
+      const value = planned.get(code);
+      if (value !== undefined) options.set(code, value);
     }
     const clientId = this.req.options.get(OPTION.CLIENT_ID);
     // RFC 6842: a server echoes the client identifier.
     if (clientId !== undefined) options.set(OPTION.CLIENT_ID, clientId);
-    const planned = this.plan.options;
-    for (const code of [OPTION.SUBNET_MASK, OPTION.ROUTER]) {
+    for (const code of ALWAYS) {
       const value = planned.get(code);
       if (value !== undefined) options.set(code, value);
     }
     const asked = this.req.options.get(OPTION.PARAMETER_REQUEST_LIST) ?? DEFAULT_REQUEST;
     for (const code of asked) {
-      if (options.has(code)) continue;
+      if (options.has(code) || SERVER_DECIDES.has(code)) continue;
       const value = code === OPTION.HOSTNAME ? this.hostname() : planned.get(code);
       if (value !== undefined) options.set(code, value);
     }

@@ -13,6 +13,7 @@ import {
   encodeDomainSearch,
   encodeText,
   encodeUint16,
+  encodeUint32,
 } from './option-values.js';
 import { LEASE_TIME_DEFAULT } from './validate.js';
 
@@ -104,6 +105,12 @@ function networkOptions(
 ): Map<number, Uint8Array> {
   const dhcp = network.dhcp;
   const options = new Map<number, Uint8Array>();
+  options.set(OPTION.SERVER_ID, encodeAddresses([gateway]));
+  const seconds = dhcp?.leaseTimeSeconds || LEASE_TIME_DEFAULT;
+  options.set(OPTION.LEASE_TIME, encodeUint32(seconds));
+  // T1 at half the lease, T2 at seven eighths (RFC 2131 §4.4.5).
+  options.set(OPTION.RENEWAL_TIME, encodeUint32(Math.floor(seconds / 2)));
+  options.set(OPTION.REBINDING_TIME, encodeUint32(Math.floor((seconds * 7) / 8)));
   options.set(OPTION.SUBNET_MASK, encodeAddresses([maskOf(subnet.prefix)]));
   options.set(OPTION.ROUTER, encodeAddresses([gateway]));
   const dns = dnsServers(config, network, gateway);

@@ -10,12 +10,10 @@ import { decodeMessage, encodeMessage, MESSAGE_TYPE, OPTION } from './codec.js';
 import { LeaseFile } from './lease-file.js';
 import { type Lease, LeaseTable } from './leases.js';
 import { macBytes } from './mac.js';
-import { type DropReason, type Outcome, respond } from './protocol.js';
+import { CLIENT_PORT, type DropReason, type Outcome, SERVER_PORT, respond } from './protocol.js';
 import { type DhcpNetworkPlan, type DhcpPlan, EMPTY_DHCP_PLAN } from './render.js';
 import { describePlanChanges } from './plan-diff.js';
 
-export const SERVER_PORT = 67;
-const CLIENT_PORT = 68;
 const SWEEP_INTERVAL_MS = 30_000;
 const RECEIVED_TYPES: Record<number, string> = {
   [MESSAGE_TYPE.DISCOVER]: 'received.discover',
@@ -51,7 +49,7 @@ export class DhcpServer {
   private readonly counts = new Map<string, number>();
   private plan: DhcpPlan = EMPTY_DHCP_PLAN;
   private readonly sweeper: NodeJS.Timeout;
-  private lastInternalError = 0;
+  private readonly lastLogged = new Map<string, number>();
 
   constructor(private readonly options: DhcpServerOptions) {
     this.leases = new LeaseTable(() => this.file.schedule());
@@ -176,7 +174,13 @@ export class DhcpServer {
       message: (bytes) => {
         if (holder.listener !== undefined) this.handle(holder.listener, bytes);
       },
-      error: (err) => this.options.log.error({ err, link: network.linkName }, 'DHCP socket error'),
+      // Send failures (a client gone, a full queue) arrive here; counted, logged once a minute.
+      error: (err) => {
+        this.count('socket_errors');
+        this.logAtMostEveryMinute('socket', () =>
+          this.options.log.error({ err, link: network.linkName }, 'DHCP socket error'),
+        );
+      },
     });
     holder.listener = { socket, linkIndex: network.linkIndex, plan: network };
     return holder.listener;
@@ -195,11 +199,10 @@ export class DhcpServer {
       this.carryOut(listener, outcome);
     } catch (err) {
       this.drop('internal');
-      // One log line a minute at most: a packet that trips a bug could otherwise flood the log.
-      if (Date.now() - this.lastInternalError > 60_000) {
-        this.lastInternalError = Date.now();
-        this.options.log.error({ err, link: listener.socket.device }, 'DHCP packet handling failed; dropped');
-      }
+      // A packet that trips a bug could otherwise flood the log.
+      this.logAtMostEveryMinute('internal', () =>
+        this.options.log.error({ err, link: listener.socket.device }, 'DHCP packet handling failed; dropped'),
+      );
     }
   }
 
@@ -222,22 +225,28 @@ export class DhcpServer {
       case 'reply': {
         const { bytes, omitted } = encodeMessage(outcome.message, outcome.maxLength);
         if (omitted.length > 0) this.count('options_omitted');
-        let address = outcome.to.address;
+        let { address, port } = outcome.to;
         if (outcome.to.arp !== undefined) {
           const set = listener.socket.setNeighbour(outcome.to.arp.ip, macBytes(outcome.to.arp.mac));
           // Without the neighbour entry a unicast cannot leave; a broadcast reaches the client too.
           if (set !== true) {
             this.count('arp_failures');
             address = 0xffffffff;
+            port = CLIENT_PORT;
           }
         }
-        listener.socket.send(bytes, formatIpv4(address), CLIENT_PORT, (err) => {
-          if (err !== null) this.count('send_errors');
-        });
+        listener.socket.send(bytes, formatIpv4(address), port);
         this.count(outcome.event);
         return;
       }
     }
+  }
+
+  private logAtMostEveryMinute(topic: string, log: () => void): void {
+    const now = Date.now();
+    if (now - (this.lastLogged.get(topic) ?? 0) < 60_000) return;
+    this.lastLogged.set(topic, now);
+    log();
   }
 
   private drop(reason: DropReason): void {
