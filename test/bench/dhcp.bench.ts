@@ -50,31 +50,23 @@ async function ceiling(
   first: number,
   run: (rate: number) => Promise<PerfResult>,
 ): Promise<Ceiling> {
-  let best: PerfResult | undefined;
-  let failed: PerfResult | undefined;
-  let rate = first;
-  for (;;) {
+  const found: { best?: PerfResult; failed?: PerfResult } = {};
+  const attempt = async (rate: number): Promise<boolean> => {
     const result = await run(rate);
     process.stderr.write(
       `  ${name} at ${rate}/s: ${result.exchangesPerSecond.toFixed(0)}/s, drops ${result.offerDrops.toFixed(2)}% / ${result.ackDrops.toFixed(2)}%\n`,
     );
-    if (sustained(result)) {
-      best = result;
-      if (failed !== undefined) break;
-      rate = Math.round(rate * 1.5);
-    } else {
-      failed = result;
-      if (best !== undefined) break;
-      rate = Math.round(rate / 2);
-      if (rate < 10) break;
-    }
-  }
-  if (best !== undefined && failed !== undefined && failed.rate > best.rate * 1.2) {
-    const middle = await run(Math.round((best.rate + failed.rate) / 2));
-    if (sustained(middle)) best = middle;
-    else failed = middle;
-  }
-  return { name, best, failed };
+    if (sustained(result)) found.best = result;
+    else found.failed = result;
+    return sustained(result);
+  };
+  let rate = first;
+  if (await attempt(rate)) while (await attempt((rate = Math.round(rate * 1.5))));
+  else while (rate >= 20 && !(await attempt((rate = Math.round(rate / 2)))));
+  const { best, failed } = found;
+  if (best !== undefined && failed !== undefined && failed.rate > best.rate * 1.2)
+    await attempt(Math.round((best.rate + failed.rate) / 2));
+  return { name, best: found.best, failed: found.failed };
 }
 
 function dhcpOn(
