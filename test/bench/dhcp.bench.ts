@@ -4,7 +4,7 @@
 //   step of bisection, every run against a server started afresh;
 // - start-up time and resident memory with 10k listed hosts and 10k leases to load.
 // The machine is shared (2 cores, perfdhcp on them too): figures are noisy, ratios more telling.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -12,7 +12,7 @@ import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js'
 import { DhcpSettingsSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
 import { formatIpv4, parseIpv4 } from '../../daemon/src/config/net.js';
 import { type Lease } from '../../daemon/src/services/dhcp/leases.js';
-import { LeaseFile } from '../../daemon/src/services/dhcp/lease-file.js';
+import { serializeLeases } from '../../daemon/src/services/dhcp/lease-file.js';
 import { StateStore } from '../../daemon/src/store/state-store.js';
 import { LabDaemon } from '../lab/daemon.js';
 import { ip } from '../lab/exec.js';
@@ -200,14 +200,10 @@ async function footprint(
     expiresAt,
     offered: false,
   }));
-  const file = new LeaseFile(
-    stateDir,
-    { leases: () => stored, declined: () => [] },
-    { error: () => undefined },
-    0,
+  await writeFile(
+    join(stateDir, 'dhcp-leases.json'),
+    serializeLeases({ leases: () => stored, declined: () => [] }),
   );
-  file.schedule();
-  await file.flush();
 
   const started = performance.now();
   const daemon = await LabDaemon.start(routerNs, {}, stateDir);

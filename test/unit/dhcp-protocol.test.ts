@@ -28,7 +28,7 @@ const { DISCOVER, REQUEST, DECLINE, RELEASE, INFORM, OFFER, ACK, NAK } = MESSAGE
 
 class Network {
   changes = 0;
-  readonly leases = new NetworkLeases(() => this.changes++);
+  readonly leases = new NetworkLeases('net-a', () => this.changes++);
   constructor(public plan: DhcpNetworkPlan = networkPlan()) {}
   send(fields: RequestFields, now = NOW): Outcome {
     return respond(this.plan, this.leases, clientMessage(fields), now);
@@ -405,6 +405,8 @@ t.test('what is not a client request is dropped with the reason', async (t) => {
     { kind: 'drop', reason: 'relayed' },
     'another network',
   );
+  for (const own of ['10.1.0.0', '10.1.0.255', '10.1.0.1'])
+    t.same(net.send({ type: DISCOVER, giaddr: ip(own) }), { kind: 'drop', reason: 'relayed' }, own);
   t.same(net.send({ type: REQUEST, mac: VM1 }), { kind: 'drop', reason: 'no_requested_ip' });
   const noType = clientMessage({ type: DISCOVER });
   const options = new Map(noType.options);

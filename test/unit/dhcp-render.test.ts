@@ -4,10 +4,15 @@ import t from 'tap';
 import { create } from '@bufbuild/protobuf';
 import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
 import { DnsSchema } from '../../daemon/src/gen/vrouter/v1/dns_pb.js';
-import { ClasslessRouteSchema, DnsSettingsSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
+import {
+  ClasslessRouteSchema,
+  DnsSettingsSchema,
+  HostSchema,
+} from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
 import { formatIpv4 } from '../../daemon/src/config/net.js';
 import { OPTION } from '../../daemon/src/services/dhcp/codec.js';
-import { type DhcpPlan, renderDhcp } from '../../daemon/src/services/dhcp/render.js';
+import { describePlanChanges } from '../../daemon/src/services/dhcp/plan-diff.js';
+import { type DhcpPlan, EMPTY_DHCP_PLAN, renderDhcp } from '../../daemon/src/services/dhcp/render.js';
 import { planInterfaces } from '../../daemon/src/services/interfaces/plan.js';
 import { golden } from './golden.js';
 import { LINKS, dhcpConfig, networkPlan } from './dhcp-fixtures.js';
@@ -102,3 +107,31 @@ t.test(
     t.notOk(networkPlan(dhcpConfig(), 1).options.has(OPTION.CLASSLESS_ROUTES));
   },
 );
+
+t.test('plan changes are described for the apply step result', async (t) => {
+  const plan = (edit: (c: RouterConfig) => void = () => undefined) => {
+    const config = dhcpConfig(edit);
+    return renderDhcp(config, planInterfaces(config, LINKS));
+  };
+  t.same(describePlanChanges(EMPTY_DHCP_PLAN, plan()), [
+    'net-a: serving 2 hosts, 1 pools on ens3',
+    'net-b: serving 1 hosts, 0 pools on ens4',
+  ]);
+  t.same(describePlanChanges(plan(), plan()), []);
+  const changed = plan((c) => {
+    const [a, b] = c.networks;
+    if (a?.dhcp) a.dhcp.leaseTimeSeconds = 600;
+    a?.hosts.splice(0, 1);
+    const host = b?.hosts[0];
+    if (host) host.ip = '10.2.0.99';
+    b?.hosts.push(create(HostSchema, { id: 'vm9', mac: '52:54:00:bb:00:99', ip: '10.2.0.9' }));
+  });
+  t.same(describePlanChanges(plan(), changed), [
+    'net-a: settings changed, 1 removed',
+    'net-b: 1 hosts added, 1 changed',
+  ]);
+  t.same(describePlanChanges(plan(), EMPTY_DHCP_PLAN), [
+    'net-a: no longer served',
+    'net-b: no longer served',
+  ]);
+});

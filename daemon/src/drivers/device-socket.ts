@@ -17,6 +17,7 @@ const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_BROADCAST = 6;
 const SO_BINDTODEVICE = 25;
+const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
 const SIOCSARP = 0x8955;
 const ARPHRD_ETHER = 1;
@@ -77,7 +78,8 @@ export class DeviceSocket {
     try {
       setInt(fd, SO_REUSEADDR, 1, 'SO_REUSEADDR');
       setInt(fd, SO_BROADCAST, 1, 'SO_BROADCAST');
-      setInt(fd, SO_RCVBUFFORCE, RECEIVE_BUFFER, 'SO_RCVBUFFORCE');
+      // Room for bursts beyond net.core.rmem_max needs CAP_NET_ADMIN; without it, what the kernel allows.
+      if (!trySetInt(fd, SO_RCVBUFFORCE, RECEIVE_BUFFER)) trySetInt(fd, SO_RCVBUF, RECEIVE_BUFFER);
       const name = Buffer.alloc(IFNAMSIZ);
       name.write(device, 'latin1');
       if ((c.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, device.length + 1) as number) !== 0)
@@ -129,8 +131,12 @@ export class DeviceSocket {
   }
 }
 
-function setInt(fd: number, option: number, value: number, what: string): void {
+function trySetInt(fd: number, option: number, value: number): boolean {
   const buffer = Buffer.alloc(4);
   buffer.writeInt32LE(value, 0);
-  if ((load().setsockopt(fd, SOL_SOCKET, option, buffer, 4) as number) !== 0) throw failure(what);
+  return (load().setsockopt(fd, SOL_SOCKET, option, buffer, 4) as number) === 0;
+}
+
+function setInt(fd: number, option: number, value: number, what: string): void {
+  if (!trySetInt(fd, option, value)) throw failure(what);
 }

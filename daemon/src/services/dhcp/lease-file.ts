@@ -1,63 +1,54 @@
-// The DHCP leases on disk (`<state dir>/dhcp-leases.json`): bound leases and declined addresses, one
-// JSON object a line inside one document, so an operator can read it. Written whole and atomically
-// (write, fsync, rename), at most once per `delayMs` however many leases changed in between, so a
-// burst of thousands of clients costs a handful of writes. A crash loses at most the last `delayMs`
-// of changes, which clients repair themselves: a renewing client whose lease is unknown but whose
-// address is free in the pool gets it confirmed.
-import { mkdir, readFile, rename } from 'node:fs/promises';
+// The DHCP leases on disk, in the state directory: a snapshot (`dhcp-leases.json`, written whole and
+// atomically: write, fsync, rename) and a journal of the changes since (`dhcp-leases.journal.<n>`, one
+// change a line, appended and fsynced at most once per `delayMs`). A burst of thousands of clients
+// costs one append a second, proportional to what changed rather than to how many leases there are.
+// When the journal outgrows the table, a new journal segment starts and a new snapshot is written
+// (serialized in slices, so the event loop keeps answering); then the older segments go.
+//
+// Loading replays the snapshot, then the segments in order: each journal line states a client's lease
+// whole, so replaying a segment over a snapshot taken later still ends at the latest state. A crash
+// loses at most the last `delayMs` of changes, which clients repair themselves: a renewing client
+// whose lease is unknown but whose address is free in the pool gets it confirmed.
+import { type FileHandle, mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatIpv4, normalizeMac, parseIpv4 } from '../../config/net.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
-import type { Lease } from './leases.js';
-
-export interface DeclinedAddress {
-  readonly networkId: string;
-  readonly ip: number;
-  readonly until: number;
-}
-
-export interface StoredLeases {
-  readonly leases: Lease[];
-  readonly declined: DeclinedAddress[];
-  /** Records that were not understood and skipped. */
-  readonly skipped: number;
-}
+import type { Lease, LeaseChange } from './leases.js';
+import {
+  type DeclinedAddress,
+  LeaseState,
+  type StoredLeases,
+  declinedRecord,
+  journalLine,
+  leaseRecord,
+  snapshotDocument,
+} from './lease-records.js';
 
 export interface LeaseSnapshot {
   leases(): Iterable<Lease>;
   declined(): Iterable<DeclinedAddress>;
-}
-
-interface LeaseRecord {
-  network: string;
-  ip: string;
-  mac: string;
-  clientId: string;
-  hostname: string;
-  hostId: string;
-  /** Seconds since the epoch. */
-  expires: number;
-}
-
-interface DeclinedRecord {
-  network: string;
-  ip: string;
-  until: number;
+  readonly size: number;
 }
 
 export interface LeaseFileLog {
   error(obj: object, msg: string): void;
 }
 
+const SNAPSHOT = 'dhcp-leases.json';
+const SEGMENT = /^dhcp-leases\.journal\.(\d+)$/;
+/** A journal shorter than this is never compacted; longer, once it has twice as many lines as leases. */
+const COMPACT_MIN_LINES = 10_000;
+/** Records serialized between two yields to the event loop while writing a snapshot. */
+const SLICE = 2_000;
+
 export class LeaseFile {
   readonly path: string;
+  private pending: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
-  /** Changes made, and how many of them are on disk. */
-  private changes = 0;
-  private saved = 0;
-  writes = 0;
-  failures = 0;
+  private journal: FileHandle | undefined;
+  private segment = 0;
+  private journalLines = 0;
+  private counts = { writes: 0, failures: 0, compactions: 0 };
 
   constructor(
     private readonly dir: string,
@@ -65,40 +56,48 @@ export class LeaseFile {
     private readonly log: LeaseFileLog,
     private readonly delayMs = 1000,
   ) {
-    this.path = join(dir, 'dhcp-leases.json');
+    this.path = join(dir, SNAPSHOT);
   }
 
-  /** The stored leases; an unreadable file is moved aside (kept for a post-mortem) and reads as empty. */
+  get writes(): number {
+    return this.counts.writes;
+  }
+
+  get failures(): number {
+    return this.counts.failures;
+  }
+
+  get compactions(): number {
+    return this.counts.compactions;
+  }
+
+  /** The stored leases; an unreadable snapshot is moved aside (kept for a post-mortem) and reads as
+   * empty, with the journal still replayed. */
   async load(): Promise<StoredLeases> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { leases: [], declined: [], skipped: 0 };
+    const state = new LeaseState();
+    const text = await readFile(this.path, 'utf8').catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
+    });
+    if (text !== undefined)
+      try {
+        state.readSnapshot(text);
+      } catch (e) {
+        const aside = `${this.path}.unreadable-${Date.now()}`;
+        await rename(this.path, aside);
+        this.log.error({ err: e, movedTo: aside }, 'DHCP lease snapshot unreadable; moved aside');
+      }
+    for (const n of await this.segments()) {
+      this.journalLines += state.readJournal(await readFile(this.segmentPath(n), 'utf8'));
+      this.segment = Math.max(this.segment, n);
     }
-    try {
-      return parseLeaseFile(text);
-    } catch (e) {
-      const aside = `${this.path}.unreadable-${Date.now()}`;
-      await rename(this.path, aside);
-      this.log.error({ err: e, movedTo: aside }, 'DHCP lease file unreadable; starting without leases');
-      return { leases: [], declined: [], skipped: 0 };
-    }
+    return state.result();
   }
 
-  /** Something changed: write within `delayMs`. */
-  schedule(): void {
-    this.changes++;
+  /** A change to persist: written within `delayMs`. */
+  record(change: LeaseChange): void {
+    this.pending.push(journalLine(change));
     this.arm();
-  }
-
-  /** Writes now if anything changed (at shutdown). */
-  async flush(): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.writing;
-    if (this.changes !== this.saved) await this.write();
   }
 
   private arm(): void {
@@ -110,112 +109,88 @@ export class LeaseFile {
     this.timer.unref();
   }
 
-  private async write(): Promise<void> {
-    const upTo = this.changes;
-    const text = serializeLeases(this.snapshot);
-    this.writing = mkdir(this.dir, { recursive: true, mode: 0o700 })
-      .then(() => writeFileAtomic(this.path, text))
-      .then(
-        () => {
-          this.saved = upTo;
-          this.writes++;
-        },
-        (err: unknown) => {
-          this.failures++;
-          this.log.error({ err, path: this.path }, 'could not write the DHCP lease file; will retry');
-        },
-      );
+  /** Writes what is pending now (at shutdown) and closes the journal. */
+  async flush(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     await this.writing;
+    if (this.pending.length > 0) await this.write();
+    await this.journal?.close();
+    this.journal = undefined;
+  }
+
+  private async write(): Promise<void> {
+    const lines = this.pending;
+    this.pending = [];
+    this.writing = this.append(lines).then(
+      () => {
+        this.counts.writes++;
+      },
+      (err: unknown) => {
+        this.counts.failures++;
+        // Kept for the next attempt, in order.
+        this.pending = [...lines, ...this.pending];
+        this.log.error({ err, dir: this.dir }, 'could not write the DHCP lease journal; will retry');
+      },
+    );
+    await this.writing;
+    if (this.journalLines >= Math.max(COMPACT_MIN_LINES, 2 * this.snapshot.size)) {
+      this.writing = this.compact().catch((err: unknown) => {
+        this.counts.failures++;
+        this.log.error({ err, dir: this.dir }, 'could not write the DHCP lease snapshot; will retry');
+      });
+      await this.writing;
+    }
     this.writing = undefined;
-    if (this.changes !== this.saved) this.arm();
+    if (this.pending.length > 0) this.arm();
+  }
+
+  private async append(lines: readonly string[]): Promise<void> {
+    if (this.journal === undefined) {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      if (this.segment === 0) this.segment = 1;
+      this.journal = await open(this.segmentPath(this.segment), 'a', 0o600);
+    }
+    await this.journal.write(lines.join(''));
+    await this.journal.datasync();
+    this.journalLines += lines.length;
+  }
+
+  /** A new segment for the changes from now on, a snapshot of the table, then the old segments go. */
+  private async compact(): Promise<void> {
+    const upTo = this.segment;
+    await this.journal?.close();
+    this.journal = undefined;
+    this.segment++;
+    this.journalLines = 0;
+    const leases: string[] = [];
+    let n = 0;
+    for (const lease of this.snapshot.leases()) {
+      if (!lease.offered) leases.push(leaseRecord(lease));
+      if (++n % SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const declined = [...this.snapshot.declined()].map(declinedRecord);
+    await writeFileAtomic(this.path, snapshotDocument(leases, declined));
+    for (const segment of await this.segments()) if (segment <= upTo) await unlink(this.segmentPath(segment));
+    this.counts.compactions++;
+  }
+
+  private async segments(): Promise<number[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names
+      .map((name) => SEGMENT.exec(name)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  private segmentPath(n: number): string {
+    return join(this.dir, `dhcp-leases.journal.${n}`);
   }
 }
 
-export function serializeLeases(snapshot: LeaseSnapshot): string {
-  const leases: string[] = [];
-  for (const l of snapshot.leases()) {
-    if (l.offered) continue;
-    const record: LeaseRecord = {
-      network: l.networkId,
-      ip: formatIpv4(l.ip),
-      mac: l.mac,
-      clientId: l.clientId,
-      hostname: l.hostname,
-      hostId: l.hostId,
-      expires: Math.floor(l.expiresAt / 1000),
-    };
-    leases.push(JSON.stringify(record));
-  }
-  const declined: string[] = [];
-  for (const d of snapshot.declined()) {
-    const record: DeclinedRecord = {
-      network: d.networkId,
-      ip: formatIpv4(d.ip),
-      until: Math.floor(d.until / 1000),
-    };
-    declined.push(JSON.stringify(record));
-  }
-  return `{"version":1,\n"leases":[\n${leases.join(',\n')}\n],\n"declined":[\n${declined.join(',\n')}\n]}\n`;
-}
-
-/** Throws when the document is not a lease file; skips (and counts) records it does not understand. */
-export function parseLeaseFile(text: string): StoredLeases {
-  const doc = JSON.parse(text) as unknown;
-  if (!isObject(doc) || doc['version'] !== 1 || !Array.isArray(doc['leases']))
-    throw new Error('not a version 1 DHCP lease file');
-  const leases: Lease[] = [];
-  const declined: DeclinedAddress[] = [];
-  let skipped = 0;
-  for (const r of doc['leases'] as unknown[]) {
-    const lease = readLease(r);
-    if (lease === undefined) skipped++;
-    else leases.push(lease);
-  }
-  for (const r of Array.isArray(doc['declined']) ? (doc['declined'] as unknown[]) : []) {
-    const ip = isObject(r) && typeof r['ip'] === 'string' ? parseIpv4(r['ip']) : undefined;
-    if (
-      !isObject(r) ||
-      ip === undefined ||
-      typeof r['network'] !== 'string' ||
-      typeof r['until'] !== 'number'
-    )
-      skipped++;
-    else declined.push({ networkId: r['network'], ip, until: r['until'] * 1000 });
-  }
-  return { leases, declined, skipped };
-}
-
-function readLease(r: unknown): Lease | undefined {
-  if (!isObject(r)) return undefined;
-  const { network, ip, mac, clientId, hostname, hostId, expires } = r;
-  if (
-    typeof network !== 'string' ||
-    typeof ip !== 'string' ||
-    typeof mac !== 'string' ||
-    typeof clientId !== 'string' ||
-    typeof hostname !== 'string' ||
-    typeof hostId !== 'string' ||
-    typeof expires !== 'number' ||
-    !/^(?:[0-9a-f]{2})*$/.test(clientId)
-  )
-    return undefined;
-  const address = parseIpv4(ip);
-  const hardware =
-    normalizeMac(mac) ?? (/^(?:[0-9a-f]{2}(?::[0-9a-f]{2}){0,15})?$/.test(mac) ? mac : undefined);
-  if (address === undefined || hardware === undefined) return undefined;
-  return {
-    networkId: network,
-    key: hostId !== '' || clientId === '' ? `hw:${hardware}` : `id:${clientId}`,
-    mac: hardware,
-    ip: address,
-    clientId,
-    hostname,
-    hostId,
-    expiresAt: expires * 1000,
-    offered: false,
-  };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The whole table as one snapshot document, at once (tests, tools and benchmarks seed files with it). */
+export function serializeLeases(snapshot: Omit<LeaseSnapshot, 'size'>): string {
+  const leases = [...snapshot.leases()].filter((l) => !l.offered).map(leaseRecord);
+  return snapshotDocument(leases, [...snapshot.declined()].map(declinedRecord));
 }

@@ -23,6 +23,12 @@ export interface Lease {
   readonly offered: boolean;
 }
 
+/** What the lease file must learn: a client's lease as it now is, its end, a declined address. */
+export type LeaseChange =
+  | { readonly kind: 'put'; readonly lease: Lease }
+  | { readonly kind: 'remove'; readonly networkId: string; readonly key: string }
+  | { readonly kind: 'decline'; readonly networkId: string; readonly ip: number; readonly until: number };
+
 export class NetworkLeases {
   private readonly byKey = new Map<string, Lease>();
   private readonly byIp = new Map<number, Lease>();
@@ -31,7 +37,10 @@ export class NetworkLeases {
   /** Set after a scan found no free pool address; cleared when an address may have come free. */
   private exhausted = false;
 
-  constructor(private readonly changed: () => void) {}
+  constructor(
+    private readonly networkId: string,
+    private readonly changed: (change: LeaseChange) => void,
+  ) {}
 
   get size(): number {
     return this.byKey.size;
@@ -62,7 +71,14 @@ export class NetworkLeases {
     if (displaced !== undefined && displaced.key !== lease.key) this.byKey.delete(displaced.key);
     this.byKey.set(lease.key, lease);
     this.byIp.set(lease.ip, lease);
-    if (!lease.offered || previous?.offered === false || displaced?.offered === false) this.changed();
+    // Offers are not persisted; a bound lease an offer replaces or displaces is over.
+    if (displaced !== undefined && displaced.key !== lease.key && !displaced.offered) this.removed(displaced);
+    if (!lease.offered) this.changed({ kind: 'put', lease });
+    else if (previous?.offered === false) this.removed(previous);
+  }
+
+  private removed(lease: Lease): void {
+    this.changed({ kind: 'remove', networkId: this.networkId, key: lease.key });
   }
 
   remove(key: string): Lease | undefined {
@@ -71,13 +87,13 @@ export class NetworkLeases {
     this.byKey.delete(key);
     if (this.byIp.get(lease.ip) === lease) this.byIp.delete(lease.ip);
     this.exhausted = false;
-    if (!lease.offered) this.changed();
+    if (!lease.offered) this.removed(lease);
     return lease;
   }
 
   decline(ip: number, until: number): void {
     this.declinedUntil.set(ip, until);
-    this.changed();
+    this.changed({ kind: 'decline', networkId: this.networkId, ip, until });
   }
 
   /** Whether `ip` may be given to the client `key`: not reserved, not declined, held by no one else. */
@@ -112,10 +128,10 @@ export class NetworkLeases {
         ended++;
       }
     for (const [ip, until] of [...this.declinedUntil])
+      // Declines that ended need no record: they are skipped when the file is read.
       if (until <= now) {
         this.declinedUntil.delete(ip);
         this.exhausted = false;
-        this.changed();
       }
     return ended;
   }
@@ -141,16 +157,16 @@ function poolAddress(pools: readonly AddressRange[], index: number): number | un
   return undefined;
 }
 
-/** Every network's leases; `changed` is called whenever something to persist changed. */
+/** Every network's leases; `changed` hears of everything to persist. */
 export class LeaseTable {
   private readonly networks = new Map<string, NetworkLeases>();
 
-  constructor(private readonly changed: () => void) {}
+  constructor(private readonly changed: (change: LeaseChange) => void) {}
 
   of(networkId: string): NetworkLeases {
     let leases = this.networks.get(networkId);
     if (leases === undefined) {
-      leases = new NetworkLeases(this.changed);
+      leases = new NetworkLeases(networkId, this.changed);
       this.networks.set(networkId, leases);
     }
     return leases;

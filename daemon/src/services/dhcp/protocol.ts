@@ -106,7 +106,7 @@ export function respond(
   if (request.op !== BOOTREQUEST) return drop('not_request');
   // A relay agent on the network itself is served (it is how perfdhcp talks); one elsewhere is
   // not: this server serves the networks it is attached to.
-  if (request.giaddr !== 0 && !inSubnet(plan, request.giaddr)) return drop('relayed');
+  if (request.giaddr !== 0 && !isRelayOnNetwork(plan, request.giaddr)) return drop('relayed');
   const type = request.options.get(OPTION.MESSAGE_TYPE);
   if (type?.length !== 1) return drop('no_message_type');
   const client = identify(plan, request);
@@ -136,6 +136,13 @@ function identify(plan: DhcpNetworkPlan, request: DhcpMessage): Client {
   const host = request.htype === ETHERNET && request.hlen === 6 ? plan.hosts.get(mac) : undefined;
   const key = host !== undefined || clientId === '' ? `hw:${mac}` : `id:${clientId}`;
   return { key, mac, clientId, host };
+}
+
+/** A host of the network other than the router: not its network or broadcast address, not the gateway. */
+function isRelayOnNetwork(plan: DhcpNetworkPlan, giaddr: number): boolean {
+  const { network, prefix } = plan.subnet;
+  const broadcast = (network | (prefix === 0 ? 0xffffffff : 0xffffffff >>> prefix)) >>> 0;
+  return inSubnet(plan, giaddr) && giaddr !== network && giaddr !== broadcast && giaddr !== plan.serverId;
 }
 
 function inSubnet(plan: DhcpNetworkPlan, ip: number): boolean {

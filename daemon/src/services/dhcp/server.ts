@@ -50,12 +50,23 @@ export class DhcpServer {
   private plan: DhcpPlan = EMPTY_DHCP_PLAN;
   private readonly sweeper: NodeJS.Timeout;
   private readonly lastLogged = new Map<string, number>();
+  /** Set while the file's own leases are put back: they need no journal lines. */
+  private restoring = false;
 
   constructor(private readonly options: DhcpServerOptions) {
-    this.leases = new LeaseTable(() => this.file.schedule());
+    this.leases = new LeaseTable((change) => {
+      if (!this.restoring) this.file.record(change);
+    });
+    const table = this.leases;
     this.file = new LeaseFile(
       options.stateDir,
-      { leases: () => this.leases.leases(), declined: () => this.leases.declined() },
+      {
+        leases: () => table.leases(),
+        declined: () => table.declined(),
+        get size() {
+          return table.size;
+        },
+      },
       options.log,
       options.flushDelayMs,
     );
@@ -68,12 +79,14 @@ export class DhcpServer {
     const stored = await this.file.load();
     const now = Date.now();
     let restored = 0;
+    this.restoring = true;
     for (const lease of stored.leases)
       if (lease.expiresAt > now) {
         this.leases.of(lease.networkId).put(lease);
         restored++;
       }
     for (const d of stored.declined) if (d.until > now) this.leases.of(d.networkId).decline(d.ip, d.until);
+    this.restoring = false;
     this.options.log.info(
       { restored, expired: stored.leases.length - restored, skipped: stored.skipped, file: this.file.path },
       'DHCP leases restored',
@@ -140,6 +153,7 @@ export class DhcpServer {
       leases: this.boundLeases(),
       sockets: [...this.listeners.values()].filter((l) => !l.socket.closed).length,
       lease_file_writes: this.file.writes,
+      lease_file_compactions: this.file.compactions,
       lease_file_failures: this.file.failures,
     };
   }
