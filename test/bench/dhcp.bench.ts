@@ -4,7 +4,7 @@
 //   step of bisection, every run against a server started afresh;
 // - start-up time and resident memory with 10k listed hosts and 10k leases to load.
 // The machine is shared (2 cores, perfdhcp on them too): figures are noisy, ratios more telling.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -43,30 +43,54 @@ interface Ceiling {
   readonly failed: PerfResult | undefined;
 }
 
-/** Finds the highest sustained rate: up by half again from `first` until a run drops ≥ 1%, then the
- * midpoint of the last good and first bad rate; down by halves when even `first` is too fast. */
-async function ceiling(
-  name: string,
-  first: number,
-  run: (rate: number) => Promise<PerfResult>,
-): Promise<Ceiling> {
-  const found: { best?: PerfResult; failed?: PerfResult } = {};
-  const attempt = async (rate: number): Promise<boolean> => {
-    const result = await run(rate);
+/** A server to measure: `run` starts it afresh, loads it at `rate` and stops it. */
+interface Contender {
+  readonly name: string;
+  /** Where its ladder starts. */
+  readonly first: number;
+  run(rate: number): Promise<PerfResult>;
+}
+
+/**
+ * The highest sustained rate of each contender: up by half again from `first` until a rate drops ≥ 1%,
+ * then the midpoint of the last good and first bad rate; down by halves when even `first` is too fast.
+ * The contenders take turns at each step, so the load others put on the shared machine falls on all.
+ */
+async function ceilings(contenders: readonly Contender[]): Promise<Ceiling[]> {
+  const states = contenders.map((c) => ({
+    c,
+    rate: c.first,
+    best: undefined as PerfResult | undefined,
+    failed: undefined as PerfResult | undefined,
+    climbing: true,
+  }));
+  const once = async (state: (typeof states)[number], rate: number): Promise<PerfResult> => {
+    const result = await state.c.run(rate);
     process.stderr.write(
-      `  ${name} at ${rate}/s: ${result.exchangesPerSecond.toFixed(0)}/s, drops ${result.offerDrops.toFixed(2)}% / ${result.ackDrops.toFixed(2)}%\n`,
+      `  ${state.c.name} at ${rate}/s: ${result.exchangesPerSecond.toFixed(0)}/s, drops ${result.offerDrops.toFixed(2)}% / ${result.ackDrops.toFixed(2)}%\n`,
     );
-    if (sustained(result)) found.best = result;
-    else found.failed = result;
-    return sustained(result);
+    return result;
   };
-  let rate = first;
-  if (await attempt(rate)) while (await attempt((rate = Math.round(rate * 1.5))));
-  else while (rate >= 20 && !(await attempt((rate = Math.round(rate / 2)))));
-  const { best, failed } = found;
-  if (best !== undefined && failed !== undefined && failed.rate > best.rate * 1.2)
-    await attempt(Math.round((best.rate + failed.rate) / 2));
-  return { name, best: found.best, failed: found.failed };
+  // A rate fails when it fails twice in a row: one noisy run on the shared machine does not decide.
+  const attempt = async (state: (typeof states)[number], rate: number): Promise<boolean> => {
+    let result = await once(state, rate);
+    if (!sustained(result)) result = await once(state, rate);
+    const ok = sustained(result);
+    if (ok) state.best = result;
+    else state.failed = result;
+    return ok;
+  };
+  while (states.some((s) => s.climbing))
+    for (const s of states.filter((x) => x.climbing)) {
+      const ok = await attempt(s, s.rate);
+      if (ok && s.failed === undefined) s.rate = Math.round(s.rate * 1.5);
+      else if (!ok && s.best === undefined && s.rate >= 20) s.rate = Math.round(s.rate / 2);
+      else s.climbing = false;
+    }
+  for (const s of states)
+    if (s.best !== undefined && s.failed !== undefined && s.failed.rate > s.best.rate * 1.2)
+      await attempt(s, Math.round((s.best.rate + s.failed.rate) / 2));
+  return states.map((s) => ({ name: s.c.name, best: s.best, failed: s.failed }));
 }
 
 function dhcpOn(
@@ -113,43 +137,58 @@ const bench: BenchModule = {
       daemon = await LabDaemon.start(topology.router, {}, stateDir);
       await daemon.client.apply({ config: dhcpOn(configWithHosts(0, 0), false) });
 
-      const ceilings: Ceiling[] = [];
-      for (const [server, first] of [
-        [baselines[0], 1000],
-        [baselines[1], 1000],
-        [baselines[2], 50],
-      ] as const) {
-        if (server === undefined) continue;
-        ceilings.push(
-          await ceiling(server.name, first, async (rate) => {
-            await server.start(join(work, 'baseline'));
-            try {
-              return await perfdhcp(vm.ns, rate, SECONDS);
-            } finally {
-              await server.stop();
-            }
-          }),
-        );
-      }
-      await daemon.client.apply({ config: dhcpOn(configWithHosts(0, 0), true) });
       const running = daemon;
-      const ours = await ceiling('vrouterd', 1000, async (rate) => {
-        // Afresh: no leases from the previous run.
-        await running.stop();
-        await rm(join(stateDir, 'dhcp-leases.json'), { force: true });
-        await running.launch();
-        return perfdhcp(vm.ns, rate, SECONDS);
+      const baseline = (server: BaselineServer, first: number): Contender => ({
+        name: server.name,
+        first,
+        async run(rate) {
+          await server.start(join(work, 'baseline'));
+          try {
+            return await perfdhcp(vm.ns, rate, SECONDS);
+          } finally {
+            await server.stop();
+          }
+        },
       });
+      const ours: Contender = {
+        name: 'vrouterd',
+        first: 1000,
+        async run(rate) {
+          // Afresh: no leases from an earlier run; DHCP on only while it is measured.
+          await running.stop();
+          for (const f of await readdir(stateDir))
+            if (f.startsWith('dhcp-leases')) await rm(join(stateDir, f));
+          await running.launch();
+          await running.client.apply({ config: dhcpOn(configWithHosts(0, 0), true) });
+          try {
+            return await perfdhcp(vm.ns, rate, SECONDS);
+          } finally {
+            await running.client.apply({ config: dhcpOn(configWithHosts(0, 0), false) });
+          }
+        },
+      };
+      const [keaSingle, keaThreads, dnsmasqServer] = baselines as [
+        BaselineServer,
+        BaselineServer,
+        BaselineServer,
+      ];
+      const [mine, ...theirs] = await ceilings([
+        ours,
+        baseline(keaSingle, 1000),
+        baseline(keaThreads, 1000),
+        baseline(dnsmasqServer, 50),
+      ]);
+      if (mine === undefined) throw new Error('vrouterd was measured');
       await daemon.destroy();
       daemon = undefined;
 
-      const rows: BenchRow[] = ceilings.map((c) => ({
+      const rows: BenchRow[] = theirs.map((c) => ({
         measurement: `DHCP exchanges/s sustained (< 1% drops), perfdhcp ${SECONDS} s, 50k clients`,
         unit: '/s',
-        vrouterd: ours.best?.exchangesPerSecond ?? 0,
+        vrouterd: mine.best?.exchangesPerSecond ?? 0,
         baseline: { name: c.name, value: c.best?.exchangesPerSecond ?? 0 },
         better: 'higher',
-        note: `drops at the best rate: vrouterd ${describeDrops(ours.best)}, ${c.name} ${describeDrops(c.best)}; first failing rate: vrouterd ${ours.failed?.rate ?? '-'}/s, ${c.name} ${c.failed?.rate ?? '-'}/s`,
+        note: `drops at the best rate: vrouterd ${describeDrops(mine.best)}, ${c.name} ${describeDrops(c.best)}; first failing rate: vrouterd ${mine.failed?.rate ?? '-'}/s, ${c.name} ${c.failed?.rate ?? '-'}/s`,
       }));
       rows.push(...(await footprint(topology.router, work, baselines)));
       return rows;
