@@ -143,8 +143,9 @@ export class DhcpClient {
     return join(this.dir, 'hook.sh');
   }
 
-  /** Gets a lease and returns: dhclient and dhcpcd leave, udhcpc quits after binding. */
-  async obtain(): Promise<void> {
+  /** Gets a lease and returns: dhclient and dhcpcd leave, udhcpc quits after binding. `udhcpcFlags`
+   * are added to udhcpc's command line (e.g. -B for broadcast replies). */
+  async obtain(udhcpcFlags: readonly string[] = []): Promise<void> {
     const { ns, dir, ifname, hook } = this;
     const timeoutMs = 30_000;
     switch (this.kind) {
@@ -172,7 +173,21 @@ export class DhcpClient {
         await inNamespace(
           ns,
           'udhcpc',
-          ['-f', '-q', '-n', '-i', ifname, '-s', hook, '-t', '5', '-T', '1', ...UDHCPC_OPTIONS],
+          [
+            '-f',
+            '-q',
+            '-n',
+            '-i',
+            ifname,
+            '-s',
+            hook,
+            '-t',
+            '5',
+            '-T',
+            '1',
+            ...UDHCPC_OPTIONS,
+            ...udhcpcFlags,
+          ],
           {
             timeoutMs,
           },

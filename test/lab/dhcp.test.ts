@@ -19,6 +19,9 @@ import { Topology } from './topology.js';
 
 const FUZZ = fileURLToPath(new URL('./dhcp-fuzz.js', import.meta.url));
 const POOL_ADDRESS = '10.1.0.100';
+/** Network B's search list: over 255 bytes (option 119 split, RFC 3396) and, with the other options,
+ * more than a 576-byte message holds (the rest in file and sname, option 52). */
+const LONG_SEARCH = Array.from({ length: 12 }, (_, i) => `b${i}-search-domain-example.lab${i}`);
 const VM2_MAC = '52:54:00:aa:00:12';
 
 /** The lab config with DHCP on both networks; vm2 is not listed, so it is a pool client. */
@@ -42,6 +45,7 @@ function dhcpLabConfig(): RouterConfig {
     enabled: true,
     dnsServers: ['10.2.0.53'],
     classlessRoutes: [{ destination: '192.168.60.0/24', nextHop: '10.2.0.254' }],
+    domainSearch: LONG_SEARCH,
   });
   return config;
 }
@@ -113,7 +117,12 @@ t.test('DHCP in the lab', async (t) => {
           if (vm === vm1) {
             t.match(told.search, /^a\.lab\.internal\.? lab\.internal\.?$/, 'domain search (RFC 3397)');
             t.equal(told.ntp, '10.1.0.123');
-          }
+          } else
+            t.same(
+              told.search.split(' ').map((d) => d.replace(/\.$/, '')),
+              LONG_SEARCH,
+              'a search list longer than one option, past the options field',
+            );
           const state = await vmState(vm.ns);
           t.same(state.addresses, [`${want.ip}/24`], `${vm.ns} holds the address`);
           t.equal(state.mtu, want.mtu);
@@ -190,8 +199,12 @@ t.test('DHCP in the lab', async (t) => {
       'the lease is gone',
     );
     const next = await client('udhcpc', vm4);
-    await next.obtain();
-    t.equal((await next.waitFor((e) => e.event === 'bound')).ip, POOL_ADDRESS, 'the next client gets it');
+    await next.obtain(['-B']);
+    t.equal(
+      (await next.waitFor((e) => e.event === 'bound')).ip,
+      POOL_ADDRESS,
+      'the next client gets it (asking for broadcast replies)',
+    );
     const status = await daemon.client.getStatus();
     const counters = status.services.find((s) => s.name === 'dhcp')?.counters ?? {};
     t.ok((counters['releases'] ?? 0n) >= 1n, 'release counted');
