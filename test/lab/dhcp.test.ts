@@ -14,6 +14,7 @@ import { DhcpLeaseKind } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { LabDaemon, VROUTERCTL } from './daemon.js';
 import { type ClientKind, DhcpClient, resetVm, vmState } from './dhcp-clients.js';
 import { inNamespace, ip, removeNamespaceSync, run } from './exec.js';
+import { networkADhcp } from './dhcp-settings.js';
 import { labConfig } from './lab-config.js';
 import { Topology } from './topology.js';
 
@@ -30,17 +31,8 @@ function dhcpLabConfig(): RouterConfig {
   const [a, b] = config.networks;
   if (a === undefined || b === undefined) throw new Error('the lab config has two networks');
   a.hosts = a.hosts.filter((h) => h.mac !== VM2_MAC);
-  a.dhcp = create(DhcpSettingsSchema, {
-    enabled: true,
-    leaseTimeSeconds: 3600,
-    dnsServers: ['10.1.0.53'],
-    ntpServers: ['10.1.0.123'],
-    domainSearch: ['a.lab.internal', 'lab.internal'],
-    mtu: 1400,
-    classlessRoutes: [{ destination: '192.168.50.0/24', nextHop: '10.1.0.254' }],
-    // One address, so "the pool is taken" and "RELEASE gives it back" are visible.
-    pools: [{ start: POOL_ADDRESS, end: POOL_ADDRESS }],
-  });
+  // One address in the pool, so "the pool is taken" and "RELEASE gives it back" are visible.
+  a.dhcp = networkADhcp({ start: POOL_ADDRESS, end: POOL_ADDRESS });
   b.dhcp = create(DhcpSettingsSchema, {
     enabled: true,
     dnsServers: ['10.2.0.53'],

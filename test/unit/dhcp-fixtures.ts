@@ -7,6 +7,7 @@ import { BOOTREQUEST, type DhcpMessage, OPTION } from '../../daemon/src/services
 import { macBytes } from '../../daemon/src/services/dhcp/mac.js';
 import { type DhcpNetworkPlan, renderDhcp } from '../../daemon/src/services/dhcp/render.js';
 import { planInterfaces } from '../../daemon/src/services/interfaces/plan.js';
+import { networkADhcp } from '../lab/dhcp-settings.js';
 import { labConfig } from '../lab/lab-config.js';
 
 export const LINKS = new Map([
@@ -27,16 +28,7 @@ export function dhcpConfig(edit: (c: RouterConfig) => void = () => undefined): R
   const config = labConfig();
   const [a, b] = config.networks;
   if (a === undefined || b === undefined) throw new Error('the lab config has two networks');
-  a.dhcp = create(DhcpSettingsSchema, {
-    enabled: true,
-    leaseTimeSeconds: 3600,
-    dnsServers: ['10.1.0.53'],
-    ntpServers: ['10.1.0.123'],
-    domainSearch: ['a.lab.internal', 'lab.internal'],
-    mtu: 1400,
-    classlessRoutes: [{ destination: '192.168.50.0/24', nextHop: '10.1.0.254' }],
-    pools: [{ start: '10.1.0.10', end: '10.1.0.14' }],
-  });
+  a.dhcp = networkADhcp({ start: '10.1.0.10', end: '10.1.0.14' });
   b.dhcp = create(DhcpSettingsSchema, { enabled: true });
   edit(config);
   return config;
