@@ -167,6 +167,7 @@ t.test('DHCP in the lab', async (t) => {
       ctl.stdout,
       new RegExp(`net-a\\s+${POOL_ADDRESS.replaceAll('.', '\\.')}\\s+${VM2_MAC}\\s+-\\s+pool`),
     );
+    t.match(ctl.stdout, /^\d+ leases; since start: offers \d+, acks \d+, naks \d+/, 'with the counters');
     const before = (await daemon.client.listDhcpLeases('net-a')).leases.find((l) => l.mac === VM2_MAC);
     t.equal(before?.kind, DhcpLeaseKind.POOL);
 

@@ -133,11 +133,12 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'show dhcp leases': {
         const response = await client.listDhcpLeases(values.network ?? '');
-        print(
-          json
-            ? toJsonString(ListDhcpLeasesResponseSchema, response, { prettySpaces: 2 })
-            : describeLeases(response.leases),
-        );
+        if (json) print(toJsonString(ListDhcpLeasesResponseSchema, response, { prettySpaces: 2 }));
+        else {
+          const status = await client.getStatus();
+          const counters = status.services.find((s) => s.name === 'dhcp')?.counters ?? {};
+          print(describeLeases(response.leases, counters));
+        }
         return 0;
       }
       case 'watch':
@@ -246,7 +247,10 @@ function describeStatus(s: GetStatusResponse): string {
   return lines.join('\n');
 }
 
-function describeLeases(leases: readonly DhcpLease[]): string {
+/** The leases, after a line of the server's counters since it started. */
+function describeLeases(leases: readonly DhcpLease[], counters: Record<string, bigint>): string {
+  const count = (name: string) => String(counters[name] ?? 0n);
+  const totals = ['offers', 'acks', 'naks', 'releases', 'declines', 'drops'].map((n) => `${n} ${count(n)}`);
   const rows = leases.map((l) => [
     l.networkId,
     l.ip,
@@ -256,7 +260,7 @@ function describeLeases(leases: readonly DhcpLease[]): string {
     time(l.expiresAt),
     l.clientId || '-',
   ]);
-  return `${leases.length} leases\n${table(['NETWORK', 'IP', 'MAC', 'HOSTNAME', 'KIND', 'EXPIRES', 'CLIENT ID'], rows)}`;
+  return `${leases.length} leases; since start: ${totals.join(', ')}\n${table(['NETWORK', 'IP', 'MAC', 'HOSTNAME', 'KIND', 'EXPIRES', 'CLIENT ID'], rows)}`;
 }
 
 function describeEvent(e: WatchResponse): string {
