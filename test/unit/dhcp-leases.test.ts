@@ -219,12 +219,23 @@ t.test('whatever a crash left is read back to the latest state', async (t) => {
   );
   // An append cut short.
   await appendFile(join(dir, 'dhcp-leases.journal.2'), '{"put":{"network":"net-a","ip":"10.1');
-  const read = await store(dir).file.load();
+  const { table, file } = store(dir);
+  const read = await file.load();
   t.same(
     read.leases.map((l) => l.hostname),
     ['c'],
   );
   t.equal(read.skipped, 1);
+  table.of('net-a').put(lease({ hostname: 'd' }));
+  await file.flush();
+  t.ok(
+    (await readdir(dir)).includes('dhcp-leases.journal.3'),
+    'new changes go to a new segment, not after a cut line',
+  );
+  t.same(
+    (await store(dir).file.load()).leases.map((l) => l.hostname),
+    ['d'],
+  );
 });
 
 t.test('an unreadable snapshot is moved aside; the journal still counts', async (t) => {

@@ -47,6 +47,7 @@ export class LeaseFile {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private journal: FileHandle | undefined;
+  /** The newest segment; the next one opened is numbered one more. */
   private segment = 0;
   private journalLines = 0;
   private counts = { writes: 0, failures: 0, compactions: 0 };
@@ -147,9 +148,11 @@ export class LeaseFile {
   }
 
   private async append(lines: readonly string[]): Promise<void> {
+    // Each run and each compaction starts a segment of its own: never an append after a line a
+    // crash may have cut short.
     if (this.journal === undefined) {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      if (this.segment === 0) this.segment = 1;
+      this.segment++;
       this.journal = await open(this.segmentPath(this.segment), 'a', 0o600);
     }
     await this.journal.write(lines.join(''));
@@ -162,7 +165,6 @@ export class LeaseFile {
     const upTo = this.segment;
     await this.journal?.close();
     this.journal = undefined;
-    this.segment++;
     this.journalLines = 0;
     const leases: string[] = [];
     let n = 0;

@@ -80,13 +80,16 @@ export class DhcpServer {
     const now = Date.now();
     let restored = 0;
     this.restoring = true;
-    for (const lease of stored.leases)
-      if (lease.expiresAt > now) {
-        this.leases.of(lease.networkId).put(lease);
-        restored++;
-      }
-    for (const d of stored.declined) if (d.until > now) this.leases.of(d.networkId).decline(d.ip, d.until);
-    this.restoring = false;
+    try {
+      for (const lease of stored.leases)
+        if (lease.expiresAt > now) {
+          this.leases.of(lease.networkId).put(lease);
+          restored++;
+        }
+      for (const d of stored.declined) if (d.until > now) this.leases.of(d.networkId).decline(d.ip, d.until);
+    } finally {
+      this.restoring = false;
+    }
     this.options.log.info(
       { restored, expired: stored.leases.length - restored, skipped: stored.skipped, file: this.file.path },
       'DHCP leases restored',
