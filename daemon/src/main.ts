@@ -15,6 +15,9 @@ import { gatherFacts } from './reconcile/facts.js';
 import { DnsServer } from './services/dns/server.js';
 import { dnsStatus } from './services/dns/status.js';
 import { DnsStep } from './services/dns/step.js';
+import { DhcpServer } from './services/dhcp/server.js';
+import { leaseMessage } from './services/dhcp/status.js';
+import { DhcpStep } from './services/dhcp/step.js';
 import { InterfacesStep } from './services/interfaces/step.js';
 import { nicStatuses } from './services/interfaces/status.js';
 import { natStatus, vipStatuses } from './services/nat/status.js';
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
   const dns = new DnsServer(log, (severity, message) => engine.serviceEvent('dns', severity, message));
+  const dhcp = new DhcpServer({ stateDir: args.stateDir, log: log.child({ service: 'dhcp' }) });
   const managementApi = managementApiOf(args.listen);
   const arp = new GratuitousArp();
   const conntrack = new Conntrack();
@@ -56,6 +60,7 @@ async function main(): Promise<void> {
       new NftablesStep(nft),
       new NatStep(conntrack),
       new RoutesStep(netlink),
+      new DhcpStep(dhcp),
       new DnsStep(dns),
     ],
     store: new StateStore(args.stateDir),
@@ -65,6 +70,8 @@ async function main(): Promise<void> {
   });
 
   notifier.notify('STATUS=restoring the last good config');
+  // Leases first: the DHCP sockets open as the config is restored, and must know who holds what.
+  await dhcp.restoreLeases();
   await engine.restore();
 
   const tls =
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
       vipStatuses: (config) => vipStatuses(config, netlink),
       natStatus: (config) => natStatus(config, nft),
       routeStatuses: (config) => routeStatuses(config, netlink),
+      dhcpLeases: (networkId) => dhcp.leaseList(networkId === '' ? undefined : networkId).map(leaseMessage),
       log,
     },
     { address: args.listen, tls, controlSocket: args.controlSocket },
@@ -118,7 +126,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     notifier.notify('STOPPING=1');
     for (const t of timers) clearInterval(t);
-    void Promise.all([api.shutdown(), dns.stop()]).then(() => {
+    void Promise.all([api.shutdown(), dns.stop(), dhcp.close()]).then(() => {
       netlink.close();
       nft.close();
       arp.close();

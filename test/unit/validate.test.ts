@@ -45,6 +45,11 @@ t.test('overlapping networks and NIC subnets are refused', async (t) => {
     { field: 'networks[0].cidr', description: '10.1.0.0/24 overlaps 10.1.0.200/24 of nics[0]' },
     { field: 'networks[1].cidr', description: '10.1.0.0/16 overlaps 10.1.0.0/24 of networks[0]' },
     { field: 'networks[1].cidr', description: '10.1.0.0/16 overlaps 10.1.0.200/24 of nics[0]' },
+    // The example gives network B a DHCP classless route whose next hop is now outside it.
+    {
+      field: 'networks[1].dhcp.classless_routes[0].next_hop',
+      description: '10.2.0.254 is not a usable address of 10.1.0.0/16',
+    },
   ]);
 });
 

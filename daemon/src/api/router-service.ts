@@ -13,6 +13,7 @@ import {
   type ApplyRequest,
   ApplyResponseSchema,
   CheckDriftResponseSchema,
+  type DhcpLease,
   DriftStatusSchema,
   GetConfigResponseSchema,
   GetStatusResponseSchema,
@@ -21,6 +22,8 @@ import {
   type ListRoutesResponse,
   ListVipsResponseSchema,
   type VipStatus,
+  type ListDhcpLeasesRequest,
+  ListDhcpLeasesResponseSchema,
   type NicStatus,
   type PatchRequest,
   PatchResponseSchema,
@@ -49,6 +52,8 @@ export interface RouterServiceDeps {
   readonly vipStatuses: (config: Engine['committed']['config']) => Promise<VipStatus[]>;
   readonly natStatus: (config: Engine['committed']['config']) => Promise<GetNatStatusResponse>;
   readonly routeStatuses: (config: Engine['committed']['config']) => Promise<ListRoutesResponse>;
+  /** The DHCP server's leases, of one network or (empty id) all. */
+  readonly dhcpLeases: (networkId: string) => DhcpLease[];
   readonly log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
@@ -171,6 +176,9 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
     ),
 
     getDnsStatus: unary('GetDnsStatus', () => deps.dnsStatus()),
+    listDhcpLeases: unary('ListDhcpLeases', (request: ListDhcpLeasesRequest) =>
+      Promise.resolve(create(ListDhcpLeasesResponseSchema, { leases: deps.dhcpLeases(request.networkId) })),
+    ),
 
     watch: (call: ServerWritableStream<WatchRequest, WatchResponse>) => {
       const send = (event: WatchResponse) => call.write(event);

@@ -26,6 +26,8 @@ import {
   ListRoutesRequestSchema,
   type ListVipsResponse,
   ListVipsRequestSchema,
+  type ListDhcpLeasesResponse,
+  ListDhcpLeasesRequestSchema,
   type PatchResponse,
   PatchRequestSchema,
   RouterService,
@@ -108,6 +110,11 @@ export class RouterClient {
     request: MessageInitShape<typeof ExplainFirewallRequestSchema>,
   ): Promise<ExplainFirewallResponse> {
     return this.unary('explainFirewall', create(ExplainFirewallRequestSchema, request));
+  }
+
+  /** Leases of one network, or of all when `networkId` is empty. */
+  listDhcpLeases(networkId = ''): Promise<ListDhcpLeasesResponse> {
+    return this.unary('listDhcpLeases', create(ListDhcpLeasesRequestSchema, { networkId }));
   }
 
   /** Events until the stream is cancelled (`cancel()`) or the server goes away. */

@@ -23,6 +23,9 @@ import {
   type ListVipsResponse,
   ListVipsResponseSchema,
   type NatCounters,
+  type DhcpLease,
+  DhcpLeaseKind,
+  ListDhcpLeasesResponseSchema,
   PatchRequestSchema,
   PatchResponseSchema,
   ServiceState,
@@ -63,6 +66,8 @@ commands:
   show vips            VIPs: NIC, whether the kernel holds them, what uses them
   show nat             EIPs, port forwards and SNAT with packet/byte counters
   show routes          static routes (installed or not) and the kernel's main table
+  show dhcp leases [--network ID]
+                       the DHCP leases the router holds (hosts and pool clients)
   watch                stream events (applied generations, drift repaired) until Ctrl-C
   check-drift          compare the kernel with the config now and repair differences
 
@@ -86,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
       file: { type: 'string', short: 'f' },
       'expected-generation': { type: 'string' },
       'validate-only': { type: 'boolean', default: false },
+      network: { type: 'string' },
       json: { type: 'boolean', default: false },
       nic: { type: 'string' },
       direction: { type: 'string' },
@@ -212,6 +218,16 @@ async function main(argv: string[]): Promise<number> {
             ? toJsonString(ListRoutesResponseSchema, response, { prettySpaces: 2 })
             : describeRoutes(response),
         );
+        return 0;
+      }
+      case 'show dhcp leases': {
+        const response = await client.listDhcpLeases(values.network ?? '');
+        if (json) print(toJsonString(ListDhcpLeasesResponseSchema, response, { prettySpaces: 2 }));
+        else {
+          const status = await client.getStatus();
+          const counters = status.services.find((s) => s.name === 'dhcp')?.counters ?? {};
+          print(describeLeases(response.leases, counters));
+        }
         return 0;
       }
       case 'watch':
@@ -533,6 +549,22 @@ function describeRoutes(r: ListRoutesResponse): string {
       ]),
     ),
   ].join('\n');
+}
+
+/** The leases, after a line of the server's counters since it started. */
+function describeLeases(leases: readonly DhcpLease[], counters: Record<string, bigint>): string {
+  const count = (name: string) => String(counters[name] ?? 0n);
+  const totals = ['offers', 'acks', 'naks', 'releases', 'declines', 'drops'].map((n) => `${n} ${count(n)}`);
+  const rows = leases.map((l) => [
+    l.networkId,
+    l.ip,
+    l.mac,
+    l.hostname || '-',
+    DhcpLeaseKind[l.kind].toLowerCase(),
+    time(l.expiresAt),
+    l.clientId || '-',
+  ]);
+  return `${leases.length} leases; since start: ${totals.join(', ')}\n${table(['NETWORK', 'IP', 'MAC', 'HOSTNAME', 'KIND', 'EXPIRES', 'CLIENT ID'], rows)}`;
 }
 
 function describeEvent(e: WatchResponse): string {

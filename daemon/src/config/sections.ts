@@ -6,7 +6,6 @@ import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { HaSchema } from '../gen/vrouter/v1/ha_pb.js';
 import { MetadataSchema } from '../gen/vrouter/v1/metadata_pb.js';
 import { NetflowSchema } from '../gen/vrouter/v1/netflow_pb.js';
-import { DhcpSettingsSchema } from '../gen/vrouter/v1/networks_pb.js';
 import { MulticastSchema, OspfSchema } from '../gen/vrouter/v1/routing_pb.js';
 import type { FieldViolation } from './violations.js';
 
@@ -34,20 +33,7 @@ function message<D extends DescMessage>(
   return { service, paths: (c) => (isSet(schema, get(c)) ? [field] : []) };
 }
 
-function perNetwork<D extends DescMessage>(
-  field: string,
-  service: string,
-  schema: D,
-  get: (n: RouterConfig['networks'][number]) => MessageShape<D> | undefined,
-): Section {
-  return {
-    service,
-    paths: (c) => c.networks.flatMap((n, i) => (isSet(schema, get(n)) ? [`networks[${i}].${field}`] : [])),
-  };
-}
-
 const UNIMPLEMENTED: readonly Section[] = [
-  perNetwork('dhcp', 'DHCP', DhcpSettingsSchema, (n) => n.dhcp),
   list('load_balancers', 'load balancing', (c) => c.loadBalancers),
   list('ipsec_connections', 'IPsec', (c) => c.ipsecConnections),
   message('ospf', 'OSPF', OspfSchema, (c) => c.ospf),

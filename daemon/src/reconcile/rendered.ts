@@ -13,11 +13,13 @@ import { renderRuleset } from '../services/ruleset/render.js';
 import { type DnsPlan, NO_DNS, renderDns } from '../services/dns/render.js';
 import { EMPTY_FIREWALL_PLAN, type FirewallPlan } from '../services/firewall/model.js';
 import { type ManagementApi, planFirewall } from '../services/firewall/plan.js';
+import { type DhcpPlan, EMPTY_DHCP_PLAN, renderDhcp } from '../services/dhcp/render.js';
 
 export interface Rendered {
   readonly interfaces: InterfacePlan;
   readonly nft: NftRuleset;
   readonly dns: DnsPlan;
+  readonly dhcp: DhcpPlan;
   /** The firewall's rule model: compiled into `nft`, evaluated by ExplainFirewall. */
   readonly firewall: FirewallPlan;
   /** EIP and port forward mappings, for clearing conntrack entries when they change. */
@@ -43,6 +45,7 @@ export function render(config: RouterConfig, facts: Facts): Rendered {
     firewall,
     nft: renderRuleset(config, interfaces, { firewall }),
     dns: renderDns(config, interfaces),
+    dhcp: renderDhcp(config, interfaces),
     nat: nat.plan,
     routes: planRoutes(config),
   };
@@ -53,6 +56,7 @@ export const NOTHING_RENDERED: Rendered = {
   interfaces: EMPTY_INTERFACE_PLAN,
   nft: { tables: [] },
   dns: NO_DNS,
+  dhcp: EMPTY_DHCP_PLAN,
   firewall: EMPTY_FIREWALL_PLAN,
   nat: EMPTY_NAT_PLAN,
   routes: EMPTY_ROUTE_PLAN,

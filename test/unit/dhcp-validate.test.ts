@@ -1,0 +1,117 @@
+// Validation of DHCP settings: every problem reported at its proto field path, nothing else refused.
+import t from 'tap';
+import { create } from '@bufbuild/protobuf';
+import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
+import { AddressPoolSchema, ClasslessRouteSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
+import { validateConfig } from '../../daemon/src/config/validate.js';
+import { unimplementedSections } from '../../daemon/src/config/sections.js';
+import { labConfig } from '../lab/lab-config.js';
+import { dhcpConfig } from './dhcp-fixtures.js';
+
+function violations(edit: (c: RouterConfig) => void): Record<string, string> {
+  return Object.fromEntries(validateConfig(dhcpConfig(edit)).map((v) => [v.field, v.description]));
+}
+
+function settingsOfA(c: RouterConfig) {
+  const dhcp = c.networks[0]?.dhcp;
+  if (dhcp === undefined) throw new Error('network A has DHCP settings');
+  return dhcp;
+}
+
+t.test('the lab configs with DHCP are valid and DHCP is no longer refused as unimplemented', async (t) => {
+  t.same(validateConfig(dhcpConfig()), []);
+  t.same(validateConfig(labConfig()), []);
+  t.same(unimplementedSections(dhcpConfig()), []);
+});
+
+t.test('numbers out of range', async (t) => {
+  t.same(
+    violations((c) => {
+      settingsOfA(c).leaseTimeSeconds = 59;
+      settingsOfA(c).mtu = 100;
+    }),
+    {
+      'networks[0].dhcp.lease_time_seconds': '59 is out of range 60-31536000 (or 0 for one day)',
+      'networks[0].dhcp.mtu': "100 is out of range 576-9216 (or 0 for the NIC's MTU)",
+    },
+  );
+});
+
+t.test('servers and search domains', async (t) => {
+  t.same(
+    violations((c) => {
+      const d = settingsOfA(c);
+      d.dnsServers = ['10.1.0.53', 'dns.example'];
+      d.ntpServers = ['10.1.0.300'];
+      d.domainSearch = ['ok.internal', 'bad_domain'];
+    }),
+    {
+      'networks[0].dhcp.dns_servers[1]': '"dns.example" is not an IPv4 address',
+      'networks[0].dhcp.ntp_servers[0]': '"10.1.0.300" is not an IPv4 address',
+      'networks[0].dhcp.domain_search[1]':
+        '"bad_domain" is not a domain name (dot-separated labels of letters, digits and -)',
+    },
+  );
+  t.same(
+    violations((c) => {
+      settingsOfA(c).dnsServers = Array.from({ length: 17 }, (_, i) => `10.1.0.${i + 2}`);
+    }),
+    { 'networks[0].dhcp.dns_servers': 'at most 16 addresses' },
+  );
+});
+
+t.test('classless routes: a canonical destination and a next hop inside the network', async (t) => {
+  t.same(
+    violations((c) => {
+      settingsOfA(c).classlessRoutes = [
+        create(ClasslessRouteSchema, { destination: '192.168.50.1/24', nextHop: '10.1.0.254' }),
+        create(ClasslessRouteSchema, { destination: '0.0.0.0/0', nextHop: '10.2.0.1' }),
+        create(ClasslessRouteSchema, { destination: '192.168.60.0/24', nextHop: '10.1.0.255' }),
+      ];
+    }),
+    {
+      'networks[0].dhcp.classless_routes[0].destination':
+        '192.168.50.1/24 has host bits set; did you mean 192.168.50.0/24?',
+      'networks[0].dhcp.classless_routes[1].next_hop': '10.2.0.1 is not a usable address of 10.1.0.0/24',
+      'networks[0].dhcp.classless_routes[2].next_hop': '10.1.0.255 is not a usable address of 10.1.0.0/24',
+    },
+  );
+});
+
+t.test('pools: inside the network, ordered, not overlapping', async (t) => {
+  t.same(
+    violations((c) => {
+      settingsOfA(c).pools = [
+        create(AddressPoolSchema, { start: '10.1.0.100', end: '10.1.0.199' }),
+        create(AddressPoolSchema, { start: '10.1.0.150', end: '10.1.0.250' }),
+        create(AddressPoolSchema, { start: '10.1.0.20', end: '10.1.0.10' }),
+        create(AddressPoolSchema, { start: '10.1.0.0', end: '10.1.1.5' }),
+        create(AddressPoolSchema, { start: '', end: '10.1.0.5' }),
+      ];
+    }),
+    {
+      'networks[0].dhcp.pools[1]':
+        '10.1.0.150-10.1.0.250 overlaps 10.1.0.100-10.1.0.199 of networks[0].dhcp.pools[0]',
+      'networks[0].dhcp.pools[2].end': '10.1.0.10 is below start 10.1.0.20',
+      'networks[0].dhcp.pools[3].start': '10.1.0.0 is not a usable address of 10.1.0.0/24',
+      'networks[0].dhcp.pools[3].end': '10.1.1.5 is not a usable address of 10.1.0.0/24',
+      'networks[0].dhcp.pools[4].start': 'required',
+    },
+  );
+});
+
+t.test('settings are checked even when DHCP is off; a pool may hold the gateway and hosts', async (t) => {
+  t.same(
+    violations((c) => {
+      settingsOfA(c).enabled = false;
+      settingsOfA(c).leaseTimeSeconds = 10;
+    }),
+    { 'networks[0].dhcp.lease_time_seconds': '10 is out of range 60-31536000 (or 0 for one day)' },
+  );
+  t.same(
+    violations((c) => {
+      settingsOfA(c).pools = [create(AddressPoolSchema, { start: '10.1.0.1', end: '10.1.0.254' })];
+    }),
+    {},
+  );
+});
