@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     notifier.notify('STOPPING=1');
     for (const t of timers) clearInterval(t);
-    void Promise.all([api.shutdown(), dns.stop(), dhcp.close()]).then(() => {
+    void Promise.all([api.shutdown().then(() => engine.idle()), dns.stop(), dhcp.close()]).then(() => {
       netlink.close();
       nft.close();
       arp.close();

@@ -50,7 +50,12 @@ class RecordingStep implements ApplyStep {
 
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'engine-test-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const engines: Engine[] = [];
+  // A snapshot is written off the caller's path: let it finish before the directory goes.
+  t.teardown(async () => {
+    await Promise.all(engines.map((e) => e.idle()));
+    await rm(dir, { recursive: true, force: true });
+  });
   const journal: string[] = [];
   const steps = [new RecordingStep('first', journal), new RecordingStep('second', journal)];
   const store = new StateStore(dir);
@@ -58,6 +63,7 @@ async function setup(t: Test) {
   const make = () => {
     const engine = new Engine({ steps, store, facts: async () => ({ links }), nicWaitMs: 0, log: quiet });
     engine.events.on('event', (e) => events.push(e));
+    engines.push(engine);
     return engine;
   };
   return { dir, journal, steps, engine: make(), make, events };

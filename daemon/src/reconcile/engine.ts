@@ -185,6 +185,11 @@ export class Engine {
     });
   }
 
+  /** Resolves once every queued write, drift check and snapshot has finished (shutdown waits on it). */
+  idle(): Promise<void> {
+    return this.enqueue(() => Promise.resolve());
+  }
+
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task);
     this.queue = run.catch(() => undefined);
