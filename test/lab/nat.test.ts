@@ -125,6 +125,12 @@ void t.test('removing an EIP cuts its open connection; re-adding it works', asyn
   session.stdin.on('error', () => undefined);
   await until(() => output.includes('\n'));
   t.ok(lines().includes('echo one'), 'the connection through the EIP works');
+  t.equal((await curl(vm1.ns, `http://${IP.internet}:8080/`)).stdout, IP.eip, 'an outbound flow of the EIP');
+  // Both directions of the EIP carry its mark, which is how the removal finds them.
+  const mark = `mark=${IP.eip.split('.').reduce((n, o) => n * 256 + Number(o), 0)}`;
+  const marked = await inNamespace(rt, 'conntrack', ['-L', '-q', IP.eip], { allowFailure: true });
+  t.match(marked.stdout, mark, 'the outbound flow carries the EIP mark');
+  t.match((await inNamespace(rt, 'conntrack', ['-L', '-d', IP.eip])).stdout, mark, 'so does the inbound');
 
   const removed = await daemon.client.patch({
     operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-vm1' } } }],
@@ -136,6 +142,8 @@ void t.test('removing an EIP cuts its open connection; re-adding it works', asyn
   t.not((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'no new connection reaches vm1');
   const flows = await inNamespace(rt, 'conntrack', ['-L', '-d', IP.eip], { allowFailure: true });
   t.notMatch(flows.stdout, /dport=7000/, 'no conntrack entry of the old mapping is left');
+  const outbound = await inNamespace(rt, 'conntrack', ['-L', '-q', IP.eip], { allowFailure: true });
+  t.notMatch(outbound.stdout, /dport=8080/, 'nor of its outbound flows');
 
   await daemon.client.patch({
     operations: [

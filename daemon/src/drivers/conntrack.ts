@@ -1,10 +1,12 @@
 // Connection tracking entries, cleared in process through ctnetlink (netfilter netlink) over the
 // `netlink` package's generic socket. Hand-written because no Node library speaks ctnetlink, and the
 // `conntrack` tool costs a process start (~5 ms here) per call, the whole budget of a one-EIP Patch.
-// Only what clearing needs is encoded: a dump filtered in the kernel by original or reply destination
-// address (CTA_FILTER, Linux ≥ 5.9), then one delete per entry by its original tuple, echoed back as
-// the kernel sent it. Entries are matched again here, so a kernel that ignores the filter is still
-// handled correctly, just slower. Message layout: include/uapi/linux/netfilter/nfnetlink_conntrack.h.
+// Only what clearing needs is encoded: a flush filtered by mark in the kernel (flows whose rules marked
+// them: the cheap way, the kernel's walk skips empty buckets), and for the rest a dump filtered in the
+// kernel by original or reply destination address (CTA_FILTER, Linux ≥ 5.9), then one delete per entry
+// by its original tuple, echoed back as the kernel sent it. Dumped entries are matched again here, so
+// a kernel that ignores the filter is still handled correctly, just slower. Message layout:
+// include/uapi/linux/netfilter/nfnetlink_conntrack.h.
 import { readFile } from 'node:fs/promises';
 import { type NetlinkSocket, createNetlink } from 'netlink';
 import { rejectedWith } from './netlink.js';
@@ -25,7 +27,9 @@ const ATTR_TYPE_MASK = 0x3fff;
 
 const CTA_TUPLE_ORIG = 1;
 const CTA_TUPLE_REPLY = 2;
+const CTA_MARK = 8;
 const CTA_ZONE = 18;
+const CTA_MARK_MASK = 21;
 const CTA_FILTER = 25;
 const CTA_TUPLE_IP = 1;
 const CTA_TUPLE_PROTO = 2;
@@ -90,6 +94,23 @@ export class Conntrack {
         for (const entry of entries) if (matches(entry, selector) && (await this.delete(entry))) deleted++;
       }
       return deleted;
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Deletes every entry whose conntrack mark is one of `marks`: one flush per mark, filtered in the
+   * kernel (CTA_MARK with a full CTA_MARK_MASK). The kernel does not say how many went.
+   */
+  flushMarked(marks: readonly number[]): Promise<void> {
+    const next = this.queue.then(async () => {
+      for (const mark of marks)
+        await this.netlink.request(MSG_DELETE, [
+          header(),
+          leaf(CTA_MARK, u32be(mark)),
+          leaf(CTA_MARK_MASK, u32be(0xffffffff)),
+        ]);
     });
     this.queue = next.catch(() => undefined);
     return next;
@@ -175,6 +196,13 @@ function nest(type: number, ...children: Buffer[]): Buffer {
 function u32(value: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(value);
+  return b;
+}
+
+/** NLA_U32 in network byte order, as ctnetlink carries marks. */
+function u32be(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value);
   return b;
 }
 

@@ -102,6 +102,6 @@ function parsePacket(request: ExplainFirewallRequest, plan: FirewallPlan, v: Vio
     state: p.state === ConnectionState.UNSPECIFIED ? 'new' : STATES[p.state],
     dnat: p.dnat,
     ipsec: false,
-    toRouter: plan.routerAddresses.includes(destination),
+    toRouter: plan.isRouterAddress(destination),
   };
 }

@@ -63,11 +63,12 @@ export interface Attachment {
 export interface FirewallPlan {
   readonly ruleSets: readonly ModelRuleSet[];
   readonly attachments: readonly Attachment[];
-  /** The router's own IPv4 addresses (NIC addresses, network gateways, VIPs), for explain's `toRouter`. */
-  readonly routerAddresses: readonly number[];
+  /** Whether an IPv4 address is the router's own (a NIC address, a network gateway, a VIP), for
+   * explain's `toRouter`. Built on first use: a Patch must not walk 10k VIPs for a question no one asked. */
+  readonly isRouterAddress: (address: number) => boolean;
 }
 
-export const EMPTY_FIREWALL_PLAN: FirewallPlan = { ruleSets: [], attachments: [], routerAddresses: [] };
+export const EMPTY_FIREWALL_PLAN: FirewallPlan = { ruleSets: [], attachments: [], isRouterAddress: () => false };
 
 export const PRIORITY = {
   min: 1,

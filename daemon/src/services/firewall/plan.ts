@@ -244,7 +244,7 @@ export function planFirewall(
     if (a.direction === Direction.OUT && ifname !== undefined)
       attachments.push({ nicId: a.nicId, direction: 'out', ifname, ruleSetId: a.ruleSetId });
   }
-  return { ruleSets, attachments, routerAddresses: routerAddresses(config) };
+  return { ruleSets, attachments, isRouterAddress: routerAddresses(config) };
 }
 
 const OUTBOUND_SYSTEM_RULES: readonly SystemRule[] = [ESTABLISHED, DEFAULT_ACCEPT];
@@ -355,7 +355,12 @@ function addresses(key: 'sources' | 'destinations', list: readonly string[]): Pa
   return { [key]: mergeIntervals(intervals) };
 }
 
-function routerAddresses(config: RouterConfig): number[] {
+function routerAddresses(config: RouterConfig): (address: number) => boolean {
+  let known: ReadonlySet<number> | undefined;
+  return (address) => (known ??= collectRouterAddresses(config)).has(address);
+}
+
+function collectRouterAddresses(config: RouterConfig): Set<number> {
   const all = new Set<number>();
   for (const nic of config.nics)
     for (const cidr of nic.addresses) {
@@ -366,5 +371,5 @@ function routerAddresses(config: RouterConfig): number[] {
     const address = parseIpv4(text);
     if (address !== undefined) all.add(address);
   }
-  return [...all].sort((a, b) => a - b);
+  return all;
 }

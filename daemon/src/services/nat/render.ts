@@ -15,6 +15,7 @@ import {
   type Piece,
   SET,
   type SetName,
+  eipMark,
   eipPieces,
   forwardPieces,
   hairpinPiece,
@@ -49,6 +50,8 @@ export interface ConntrackTarget {
   readonly ports?: Ports;
   /** Also flows whose reply goes to the VIP (an EIP's outgoing flows). */
   readonly replies: boolean;
+  /** The conntrack mark every flow of this mapping carries (EIPs, see eipMark), when there is one. */
+  readonly mark?: number;
 }
 
 /** One NAT mapping by what identifies it in the kernel, with what it maps to. */
@@ -81,6 +84,8 @@ const SET_TYPES: Record<SetName, Pick<NftSet, 'type' | 'map' | 'flags'> & { coun
   [SET.eipDnat]: { type: 'ipv4_addr', map: 'ipv4_addr' },
   [SET.eipSnat]: { type: ['ifname', 'ipv4_addr'], map: 'ipv4_addr' },
   [SET.eipStats]: { type: 'ipv4_addr', counter: true },
+  [SET.eipMarkIn]: { type: 'ipv4_addr', map: 'mark' },
+  [SET.eipMarkOut]: { type: ['ifname', 'ipv4_addr'], map: 'mark' },
   [SET.forwardAddr]: { type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'ipv4_addr' },
   [SET.forwardPort]: { type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'inet_service' },
   [SET.forwardRange]: {
@@ -185,7 +190,13 @@ class Context {
     if (kind === 'eip') {
       const eip = o as Eip;
       const vip = this.vipById.get(eip.vipId)?.ip ?? '';
-      return [{ key: `eip ${vip}`, signature: eip.privateIp, target: { vip, replies: true } }];
+      return [
+        {
+          key: `eip ${vip}`,
+          signature: eip.privateIp,
+          target: { vip, replies: true, mark: eipMark(vip) },
+        },
+      ];
     }
     if (kind === 'forward') {
       const pf = o as PortForward;
@@ -234,6 +245,8 @@ const SOURCE: Record<SetName, Kind | 'hairpin'> = {
   [SET.eipDnat]: 'eip',
   [SET.eipSnat]: 'eip',
   [SET.eipStats]: 'eip',
+  [SET.eipMarkIn]: 'eip',
+  [SET.eipMarkOut]: 'eip',
   [SET.forwardAddr]: 'forward',
   [SET.forwardPort]: 'forward',
   [SET.forwardRange]: 'forward',

@@ -1,7 +1,9 @@
 // The `nat` apply step: after the nftables step loaded new EIP and port forward mappings, clears the
 // connection tracking entries of every mapping that changed or went away, so that no flow keeps an
-// old translation. A mapping that is only new has no flows to clear, and is skipped: each clearing
-// walks the kernel's whole conntrack hash table (~20 ms with 262k buckets here), empty or not.
+// old translation. A mapping that is only new has no flows to clear, and is skipped. An EIP's flows
+// carry its mark (nat/elements.ts eipMark) and go with one flush filtered by mark in the kernel; a port
+// forward's are found by a dump filtered by address, which walks the kernel's whole conntrack hash
+// table (~10 ms with 262k buckets here), empty or not.
 import type { Conntrack, FlowSelector } from '../../drivers/conntrack.js';
 import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
@@ -10,6 +12,7 @@ import type { NatMapping, NatPlan } from './render.js';
 export class NatStep implements ApplyStep {
   readonly name = 'nat';
   private cleared = 0;
+  private flushes = 0;
 
   constructor(private readonly conntrack: Conntrack) {}
 
@@ -32,22 +35,33 @@ export class NatStep implements ApplyStep {
   }
 
   counters(): Record<string, number> {
-    return { flows_cleared: this.cleared };
+    return { flows_cleared: this.cleared, eip_flow_flushes: this.flushes };
   }
 
   private async clear(mappings: readonly NatMapping[]): Promise<StepChange> {
     if (mappings.length === 0) return { changed: false, summary: '' };
-    const selectors: FlowSelector[] = mappings.map(({ target }) => ({
-      ip: target.vip,
-      replies: target.replies,
-      ...(target.protocol !== undefined && { protocol: target.protocol }),
-      ...(target.ports !== undefined && { ports: target.ports }),
-    }));
-    const deleted = await this.conntrack.clear(selectors);
+    const marks = mappings.flatMap(({ target }) => (target.mark === undefined ? [] : [target.mark]));
+    await this.conntrack.flushMarked(marks);
+    this.flushes += marks.length;
+    const selectors: FlowSelector[] = mappings.flatMap(({ target }) =>
+      target.mark !== undefined
+        ? []
+        : [
+            {
+              ip: target.vip,
+              replies: target.replies,
+              ...(target.protocol !== undefined && { protocol: target.protocol }),
+              ...(target.ports !== undefined && { ports: target.ports }),
+            },
+          ],
+    );
+    const deleted = selectors.length === 0 ? 0 : await this.conntrack.clear(selectors);
     this.cleared += deleted;
     return {
-      changed: deleted > 0,
-      summary: `${mappings.length} NAT mappings changed, ${deleted} conntrack entries cleared`,
+      changed: marks.length > 0 || deleted > 0,
+      summary:
+        `${mappings.length} NAT mappings changed: flows of ${marks.length} EIPs flushed by mark, ` +
+        `${deleted} other conntrack entries cleared`,
     };
   }
 }
