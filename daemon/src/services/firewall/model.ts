@@ -68,7 +68,11 @@ export interface FirewallPlan {
   readonly isRouterAddress: (address: number) => boolean;
 }
 
-export const EMPTY_FIREWALL_PLAN: FirewallPlan = { ruleSets: [], attachments: [], isRouterAddress: () => false };
+export const EMPTY_FIREWALL_PLAN: FirewallPlan = {
+  ruleSets: [],
+  attachments: [],
+  isRouterAddress: () => false,
+};
 
 export const PRIORITY = {
   min: 1,

@@ -9,6 +9,9 @@ import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import type { NatMapping, NatPlan } from './render.js';
 
+/** Up to this many EIPs, their flows go by flushes filtered by mark (~0.3 ms each); beyond, by a dump. */
+const FLUSHES_UP_TO = 32;
+
 export class NatStep implements ApplyStep {
   readonly name = 'nat';
   private cleared = 0;
@@ -40,11 +43,13 @@ export class NatStep implements ApplyStep {
 
   private async clear(mappings: readonly NatMapping[]): Promise<StepChange> {
     if (mappings.length === 0) return { changed: false, summary: '' };
-    const marks = mappings.flatMap(({ target }) => (target.mark === undefined ? [] : [target.mark]));
+    const marked = mappings.filter(({ target }) => target.mark !== undefined);
+    // Each flush is a walk of the table; past a few dozen, one dump of the whole table is cheaper.
+    const marks = marked.length <= FLUSHES_UP_TO ? marked.flatMap(({ target }) => target.mark ?? []) : [];
     await this.conntrack.flushMarked(marks);
     this.flushes += marks.length;
     const selectors: FlowSelector[] = mappings.flatMap(({ target }) =>
-      target.mark !== undefined
+      target.mark !== undefined && marks.length > 0
         ? []
         : [
             {
