@@ -81,23 +81,6 @@ export class HeldConnection {
   }
 }
 
-/** A test-only DNAT in its own table of the router namespace, standing in for a PortForward. */
-export async function standInPortForward(
-  routerNs: string,
-  from: { address: string; port: number },
-  to: { address: string; port: number },
-): Promise<void> {
-  await inNamespace(routerNs, 'nft', ['-f', '-'], {
-    input: `table ip labdnat {
-  chain prerouting {
-    type nat hook prerouting priority dstnat; policy accept;
-    ip daddr ${from.address} tcp dport ${from.port} dnat to ${to.address}:${to.port}
-  }
-}
-`,
-  });
-}
-
 export interface Crossing {
   readonly nicId: string;
   readonly direction: 'in' | 'out';

@@ -7,9 +7,7 @@
 // - refusals with field paths (bands, system rules, the inbound set, a 10000th rule), nothing changed;
 // - for every probe, ExplainFirewall's verdict predicts the kernel's outcome and the counter of the
 //   rule it names moves.
-// Port forwards are not on this branch: a test-only DNAT table (`ip labdnat`) in the router namespace
-// translates 203.0.113.2:8080 to vm1:80 exactly as a PortForward would. After the NAT merge,
-// `forwardPort` can put a real PortForward instead; the firewall sees the same DNAT'ed packets.
+// The port forward is a real one: 203.0.113.2:8080 (the public NIC's own address as a VIP) → vm1:80.
 import t from 'tap';
 import type { ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
@@ -26,14 +24,8 @@ import {
 import { ObjectKind, type PatchRequestSchema } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { inNamespace, ip, run } from './exec.js';
 import { LabDaemon, VROUTERCTL } from './daemon.js';
-import {
-  type Crossing,
-  HeldConnection,
-  connect,
-  serve,
-  standInPortForward,
-  verifyExplained,
-} from './firewall-tools.js';
+import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
+import { type Crossing, HeldConnection, connect, serve, verifyExplained } from './firewall-tools.js';
 import { labConfig } from './lab-config.js';
 import { Topology } from './topology.js';
 
@@ -60,9 +52,24 @@ const putRule = (ruleSetId: string, rule: Rule) =>
 const deleteRule = (id: string) =>
   patch([{ operation: { case: 'delete', value: { kind: ObjectKind.FIREWALL_RULE, id } } }]);
 
-/** Where a port forward would put it: 203.0.113.2:8080 → vm1:80 (see the file header). */
+/** A PortForward 203.0.113.2:8080 → vm1:80 on the public NIC's own address. */
 async function forwardPort(): Promise<void> {
-  await standInPortForward(topology.router, { address: PUBLIC, port: 8080 }, { address: VM1, port: 80 });
+  await patch([
+    { operation: { case: 'putVip', value: { id: 'v-system', ip: PUBLIC, nicId: 'pub0' } } },
+    {
+      operation: {
+        case: 'putPortForward',
+        value: {
+          id: 'pf-web',
+          vipId: 'v-system',
+          protocol: TransportProtocol.TCP,
+          vipPorts: { start: 8080 },
+          privateIp: VM1,
+          privatePorts: { start: 80 },
+        },
+      },
+    },
+  ]);
 }
 
 const fromInternetToVm1: MessageInitShape<typeof FirewallPacketSchema> = {

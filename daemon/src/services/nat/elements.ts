@@ -1,4 +1,4 @@
-// The nftables map and set elements one NAT object stands for (pure). An EIP is five elements, a
+// The nftables map and set elements one NAT object stands for (pure). An EIP is four elements, a
 // port forward two or three (more for a shifted port range, one per port, or allowed sources), an
 // SNAT entry two: lookups stay O(1) however many objects exist, and a Patch changes only these.
 import { TransportProtocol } from '../../gen/vrouter/v1/common_pb.js';
@@ -14,10 +14,8 @@ export const SET = {
   eipSnat: 'eip_snat',
   /** VIP (counter per element): traffic of EIPs. */
   eipStats: 'eip_stats',
-  /** VIP → conntrack mark (the VIP's address as a number): marks the EIP's inbound flows. */
-  eipMarkIn: 'eip_mark_in',
-  /** public link . VM → conntrack mark (the VIP's address): marks the EIP's outbound flows. */
-  eipMarkOut: 'eip_mark_out',
+  /** VIP → conntrack mark (the VIP's address as a number): marks the EIP's flows, both ways. */
+  eipMark: 'eip_mark',
   /** VIP . proto . port → VM and → VM port: single ports and each port of a shifted range. */
   forwardAddr: 'pf_dnat_addr',
   forwardPort: 'pf_dnat_port',
@@ -67,13 +65,11 @@ export function eipMark(vipIp: string): number {
 }
 
 export function eipPieces(eip: Eip, vipIp: string, publicLink: string): Piece[] {
-  const outKey = { concat: [publicLink, eip.privateIp] };
   return [
     { set: SET.eipDnat, element: { key: vipIp, value: eip.privateIp } },
-    { set: SET.eipSnat, element: { key: outKey, value: vipIp } },
+    { set: SET.eipSnat, element: { key: { concat: [publicLink, eip.privateIp] }, value: vipIp } },
     { set: SET.eipStats, element: { key: vipIp } },
-    { set: SET.eipMarkIn, element: { key: vipIp, value: eipMark(vipIp) } },
-    { set: SET.eipMarkOut, element: { key: outKey, value: eipMark(vipIp) } },
+    { set: SET.eipMark, element: { key: vipIp, value: eipMark(vipIp) } },
   ];
 }
 

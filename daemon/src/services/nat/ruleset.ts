@@ -3,11 +3,12 @@
 // rules exist whatever the config holds, so adding the first EIP, like the ten-thousandth, changes
 // elements only.
 //
-//   prerouting  (nat, dstnat):   EIP DNAT (its flows marked); port forward DNAT (single ports, ranges)
+//   prerouting  (nat, dstnat):   EIP DNAT; port forward DNAT (single ports, then ranges)
 //   pf_filter   (filter, -110):  drop sources outside a forward's allowed CIDRs; count forward traffic
 //                                (client → VIP, before DNAT)
-//   postrouting (nat, srcnat):   EIP SNAT (its flows marked); network SNAT; hairpin masquerade
-//   nat_stats   (filter, 110):   count EIP traffic, forward replies and SNAT traffic (after NAT)
+//   postrouting (nat, srcnat):   EIP SNAT; network SNAT; hairpin masquerade
+//   nat_stats   (filter, 110):   mark a new flow of an EIP, either way (see eipMark); count EIP
+//                                traffic, forward replies and SNAT traffic (after NAT)
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import type { RulesetBuilder } from '../../nft/builder.js';
 import type { NftRule } from '../../nft/model.js';
@@ -22,11 +23,12 @@ const meta = (key: string) => ({ meta: { key } });
 const ct = (key: string, dir?: 'original' | 'reply') => ({ ct: dir === undefined ? { key } : { key, dir } });
 const match = (left: unknown, right: unknown, op = '==') => ({ match: { op, left, right } });
 const status = (flag: 'dnat' | 'snat') => match(ct('status'), flag, 'in');
+const NEW = match(ct('state'), 'new', 'in');
 const lookup = (left: unknown, set: string, op = '==') => match(left, `@${set}`, op);
 const map = (key: unknown, set: string) => ({ map: { key, data: `@${set}` } });
 const concat = (...parts: unknown[]) => ({ concat: parts });
-/** Sets the flow's conntrack mark to the EIP's (see eipMark); a miss ends the rule, as the NAT would. */
-const markFlow = (key: unknown, set: string) => ({ mangle: { key: ct('mark'), value: map(key, set) } });
+/** Sets the flow's conntrack mark to the EIP's (see eipMark); a miss ends the rule. */
+const markFlow = (key: unknown) => ({ mangle: { key: ct('mark'), value: map(key, SET.eipMark) } });
 
 /** VIP . protocol . port of a packet going to a VIP (before DNAT). */
 const FORWARD_KEY = concat(ip('daddr'), meta('l4proto'), th('dport'));
@@ -59,9 +61,7 @@ export function natContribution(
   }
   builder
     .append(NAT_TABLE, 'prerouting', [
-      rule('nat:eip', markFlow(ip('daddr'), SET.eipMarkIn), {
-        dnat: { family: 'ip', addr: map(ip('daddr'), SET.eipDnat) },
-      }),
+      rule('nat:eip', { dnat: { family: 'ip', addr: map(ip('daddr'), SET.eipDnat) } }),
       rule('nat:port-forward', {
         dnat: {
           family: 'ip',
@@ -83,13 +83,15 @@ export function natContribution(
       rule('nat:port-forward', lookup(FORWARD_KEY, SET.forwardRangeStats)),
     ])
     .append(NAT_TABLE, 'postrouting', [
-      rule('nat:eip', markFlow(OUT_KEY, SET.eipMarkOut), {
-        snat: { family: 'ip', addr: map(OUT_KEY, SET.eipSnat) },
-      }),
+      rule('nat:eip', { snat: { family: 'ip', addr: map(OUT_KEY, SET.eipSnat) } }),
       rule('nat:snat', { snat: { family: 'ip', addr: map(OUT_KEY, SET.snat) } }),
       rule('nat:hairpin', status('dnat'), lookup(OUT_KEY, SET.hairpin), { masquerade: null }),
     ])
     .append(NAT_TABLE, NAT_CHAINS.stats.name, [
+      // After NAT, an EIP's VIP is the original destination of its inbound flows and the reply
+      // destination of its outbound ones (a VIP with an EIP serves nothing else).
+      rule('nat:eip-mark', NEW, markFlow(ct('ip daddr', 'original'))),
+      rule('nat:eip-mark', NEW, markFlow(ct('ip daddr', 'reply'))),
       rule('nat:eip', lookup(ct('ip daddr', 'original'), SET.eipStats), { accept: null }),
       rule('nat:eip', lookup(ct('ip daddr', 'reply'), SET.eipStats), { accept: null }),
       rule(
