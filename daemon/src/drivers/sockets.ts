@@ -1,8 +1,8 @@
 // Listening sockets the daemon's native servers need and Node cannot make: bound to one NIC
-// (SO_BINDTODEVICE, so a query arriving on another NIC never reaches them), bindable before an IPv6
-// address finished duplicate address detection (IP_FREEBIND), with a large receive buffer. Made with
-// libc through koffi; a TCP socket is handed to net.Server as a file descriptor, a UDP socket to
-// BatchUdpSocket (udp-batch.ts).
+// (SO_BINDTODEVICE before bind, so a packet arriving on another NIC never reaches them), bindable
+// before an IPv6 address finished duplicate address detection (IP_FREEBIND), with a large receive
+// buffer. Made with libc through koffi; a TCP socket is handed to net.Server as a file descriptor, a
+// UDP socket to BatchUdpSocket (udp-batch.ts) or node:dgram (device-socket.ts).
 import { isIPv4 } from 'node:net';
 import koffi from 'koffi';
 import ipaddr from 'ipaddr.js';
@@ -15,6 +15,7 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
+const SO_BROADCAST = 6;
 const SO_RCVBUF = 8;
 const SO_BINDTODEVICE = 25;
 const SO_RCVBUFFORCE = 33;
@@ -41,6 +42,12 @@ export const sys = {
   ) => number,
   listen: libc.func('int listen(int fd, int backlog)') as (fd: number, backlog: number) => number,
   close: libc.func('int close(int fd)') as (fd: number) => number,
+  /** Variadic: call as ioctl(fd, request, 'void *', buffer). */
+  ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)') as (
+    fd: number,
+    request: number,
+    ...rest: unknown[]
+  ) => number,
   strerror: libc.func('const char *strerror(int errnum)') as (errno: number) => string,
 };
 
@@ -75,11 +82,22 @@ export function socketAddress(address: string, port: number): Buffer {
 
 /** A bound, non-blocking UDP socket; its file descriptor. */
 export function openUdpSocket(spec: ListenSpec, receiveBuffer: number): number {
-  return open(spec, SOCK_DGRAM, (fd) => {
-    // Root may go past net.core.rmem_max; otherwise the kernel clamps the plain option.
-    if (setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, receiveBuffer) < 0)
-      setInt(fd, SOL_SOCKET, SO_RCVBUF, receiveBuffer);
+  return open(spec, SOCK_DGRAM, (fd) => setReceiveBuffer(fd, receiveBuffer));
+}
+
+/** A UDP socket on 0.0.0.0:`port` of `device` that may send broadcasts and share the port with the
+ * same socket on other devices (a DHCP server: one per NIC). */
+export function openBroadcastUdpSocket(device: string, port: number, receiveBuffer: number): number {
+  return open({ address: '0.0.0.0', port, device }, SOCK_DGRAM, (fd) => {
+    check(setInt(fd, SOL_SOCKET, SO_REUSEADDR, 1), 'SO_REUSEADDR', fd);
+    check(setInt(fd, SOL_SOCKET, SO_BROADCAST, 1), 'SO_BROADCAST', fd);
+    setReceiveBuffer(fd, receiveBuffer);
   });
+}
+
+function setReceiveBuffer(fd: number, bytes: number): void {
+  // Root may go past net.core.rmem_max; otherwise the kernel clamps the plain option.
+  if (setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) < 0) setInt(fd, SOL_SOCKET, SO_RCVBUF, bytes);
 }
 
 /** A bound, listening, non-blocking TCP socket; its file descriptor. */
