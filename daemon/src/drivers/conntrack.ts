@@ -76,7 +76,7 @@ export class Conntrack {
    * filtered in the kernel each (orig and reply: two walks), so millions of entries stay there.
    */
   clear(selectors: readonly FlowSelector[]): Promise<number> {
-    const next = this.queue.then(async () => {
+    return this.serialized(async () => {
       let deleted = 0;
       if (selectors.length === 0) return 0;
       if (selectors.length > FILTERED_DUMPS_UP_TO || (await entryCount()) <= WHOLE_DUMP_UP_TO) {
@@ -95,8 +95,6 @@ export class Conntrack {
       }
       return deleted;
     });
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   /**
@@ -104,7 +102,7 @@ export class Conntrack {
    * kernel (CTA_MARK with a full CTA_MARK_MASK). The kernel does not say how many went.
    */
   flushMarked(marks: readonly number[]): Promise<void> {
-    const next = this.queue.then(async () => {
+    return this.serialized(async () => {
       for (const mark of marks)
         await this.netlink.request(MSG_DELETE, [
           header(),
@@ -112,6 +110,11 @@ export class Conntrack {
           leaf(CTA_MARK_MASK, u32be(0xffffffff)),
         ]);
     });
+  }
+
+  /** Runs `task` after every earlier call: one netlink request in flight, replies never interleaved. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task);
     this.queue = next.catch(() => undefined);
     return next;
   }

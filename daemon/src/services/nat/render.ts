@@ -33,15 +33,18 @@ export interface VipAddress {
   readonly mac: string;
 }
 
-/** The VIP addresses: the full list built lazily, and the change since `base` when derived by a Patch. */
-export interface VipPlan {
-  all(): readonly VipAddress[];
+/** A list built lazily, and the change since `base` when derived by a Patch. */
+export interface LazyList<T> {
+  all(): readonly T[];
   readonly delta?: {
-    readonly base: VipPlan;
-    readonly added: readonly VipAddress[];
-    readonly removed: readonly VipAddress[];
+    readonly base: LazyList<T>;
+    readonly added: readonly T[];
+    readonly removed: readonly T[];
   };
 }
+
+/** The VIP addresses the interfaces step holds. */
+export type VipPlan = LazyList<VipAddress>;
 
 /** Connection tracking entries a NAT change must clear: flows to `vip` (on `protocol` and `ports`). */
 export interface ConntrackTarget {
@@ -61,15 +64,8 @@ export interface NatMapping {
   readonly target: ConntrackTarget;
 }
 
-/** The NAT mappings: the full list built lazily, and the change since `base` when derived by a Patch. */
-export interface NatPlan {
-  all(): readonly NatMapping[];
-  readonly delta?: {
-    readonly base: NatPlan;
-    readonly added: readonly NatMapping[];
-    readonly removed: readonly NatMapping[];
-  };
-}
+/** The NAT mappings whose flows the conntrack step clears when they change. */
+export type NatPlan = LazyList<NatMapping>;
 
 export interface NatArtifacts {
   readonly sets: ReadonlyMap<SetName, NftSet>;
