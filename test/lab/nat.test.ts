@@ -272,6 +272,28 @@ void t.test('drift: a VIP address and a map element removed by hand are repaired
   t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
 });
 
+void t.test('a Patch right after the NAT table was deleted by hand succeeds: loaded whole', async (t) => {
+  await inNamespace(rt, 'nft', ['delete', 'table', 'ip', 'vrouter_nat']);
+  // No drift check runs in this lab on its own: the Patch's element changes meet a missing table.
+  const eip = create(EipSchema, { id: 'e-vm2', vipId: 'v-new', privateIp: '10.1.0.12' });
+  const response = await daemon.client.patch({ operations: [{ operation: { case: 'putEip', value: eip } }] });
+  const nft = response.results.find((r) => r.step === 'nftables');
+  t.match(
+    nft?.message,
+    /refused: tables loaded whole/,
+    'the element change alone was refused, the whole load was not',
+  );
+  t.match(
+    (await client(inet, 'tcp', IP.announced, '9000')).stdout,
+    `9000 ${IP.internet}`,
+    'the new EIP works',
+  );
+  t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP of before again');
+  t.same((await daemon.client.checkDrift()).repaired, [], 'nothing left for the drift check');
+  const nftables = (await daemon.client.getStatus()).services.find((s) => s.name === 'nftables');
+  t.equal(nftables?.counters['whole_loads_after_refusal'], 1n, 'counted in GetStatus');
+});
+
 void t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => {
   const ctl = (...args: string[]) => run(process.execPath, [VROUTERCTL, '--socket', daemon.socket, ...args]);
   // Counters start when the set was last loaded (the drift repair above reloaded the table).

@@ -16,11 +16,32 @@ export class NftablesStep implements ApplyStep {
   readonly name = 'nftables';
   private fingerprint = new Map<string, string>();
   private transactions = 0;
+  private wholeLoadsAfterRefusal = 0;
 
   constructor(private readonly nft: NftTransport) {}
 
+  /**
+   * A diff trusts the kernel to hold `previous`. When someone changed the tables behind the daemon's
+   * back since the last drift check (a table deleted, an element removed), the kernel refuses it; the
+   * desired tables loaded whole need no such trust, so an Apply converges instead of failing on drift.
+   * Only when that is refused too is the change itself at fault: the diff's error is reported.
+   */
   async apply(desired: Rendered, previous: Rendered): Promise<StepChange> {
-    return this.load(desired.nft, previous.nft, 'diff');
+    try {
+      return await this.load(desired.nft, previous.nft, 'diff');
+    } catch (refused) {
+      let whole: StepChange;
+      try {
+        whole = await this.load(desired.nft, previous.nft, 'replace');
+      } catch {
+        throw refused;
+      }
+      this.wholeLoadsAfterRefusal++;
+      return {
+        changed: true,
+        summary: `${whole.summary} (the change alone was refused: tables loaded whole)`,
+      };
+    }
   }
 
   /** The transaction is all or nothing, so the kernel holds either; loading `previous` whole fits both. */
@@ -54,7 +75,7 @@ export class NftablesStep implements ApplyStep {
   }
 
   counters(): Record<string, number> {
-    return { transactions: this.transactions };
+    return { transactions: this.transactions, whole_loads_after_refusal: this.wholeLoadsAfterRefusal };
   }
 
   private async load(
