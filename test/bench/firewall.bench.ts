@@ -22,7 +22,7 @@ import {
 } from '../../daemon/src/gen/vrouter/v1/firewall_pb.js';
 import { inNamespace, ip, spawnInNamespace } from '../lab/exec.js';
 import { LabDaemon } from '../lab/daemon.js';
-import { serve } from '../lab/nat-helpers.js';
+import { serve } from '../lab/traffic.js';
 import { labConfig } from '../lab/lab-config.js';
 import { Topology } from '../lab/topology.js';
 import { benchRules, iptablesLine } from './firewall-rules.js';

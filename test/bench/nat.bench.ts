@@ -12,7 +12,7 @@ import { formatIpv4, parseIpv4 } from '../../daemon/src/config/net.js';
 import { RouterClient } from '../../daemon/src/cli/client.js';
 import { LabDaemon } from '../lab/daemon.js';
 import { inNamespace, ip, removeNamespaceSync, run } from '../lab/exec.js';
-import { serve } from '../lab/nat-helpers.js';
+import { serve } from '../lab/traffic.js';
 import { Topology } from '../lab/topology.js';
 import { type BenchModule, type BenchRow, percentile } from './harness.js';
 import { INTERNET_IN_BENCH_SUBNET, benchConfig, eipVip } from './nat-config.js';

@@ -25,7 +25,8 @@ import { ObjectKind, type PatchRequestSchema } from '../../daemon/src/gen/vroute
 import { inNamespace, ip, run } from './exec.js';
 import { LabDaemon, VROUTERCTL } from './daemon.js';
 import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
-import { type Crossing, HeldConnection, connect, serve, verifyExplained } from './firewall-tools.js';
+import { type Crossing, verifyExplained } from './firewall-tools.js';
+import { HeldConnection, connect, serve } from './traffic.js';
 import { labConfig } from './lab-config.js';
 import { Topology } from './topology.js';
 
@@ -83,8 +84,8 @@ const fromInternetToVm1: MessageInitShape<typeof FirewallPacketSchema> = {
 const PUBLIC_IN: Crossing[] = [{ nicId: 'pub0', direction: 'in' }];
 
 await client.apply({ config: labConfig() });
-await serve(vm1.ns, 80);
-await serve(vm3.ns, 80);
+await serve(vm1.ns, 'serve-lines', 80);
+await serve(vm3.ns, 'serve-lines', 80);
 await forwardPort();
 
 t.test('port forward: a custom drop times out, reject fails at once, removal restores access', async (t) => {

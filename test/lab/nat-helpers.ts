@@ -1,7 +1,5 @@
-// Helpers of the NAT lab scenarios: servers and clients from net-tool.js in namespaces, and the
-// scenario's config (the lab config plus VIPs, SNAT, EIPs, port forwards and routes).
-import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The NAT lab scenario's addresses and config (the lab config plus VIPs, SNAT, EIPs, port forwards
+// and routes), also rendered by unit tests.
 import { create } from '@bufbuild/protobuf';
 import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
 import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
@@ -12,30 +10,7 @@ import {
   VipSchema,
 } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { RouteSchema } from '../../daemon/src/gen/vrouter/v1/routing_pb.js';
-import { type RunResult, inNamespace, spawnInNamespace } from './exec.js';
 import { labConfig } from './lab-config.js';
-
-export const NET_TOOL = fileURLToPath(new URL('./net-tool.js', import.meta.url));
-
-/** Starts a net-tool server in `ns` and resolves once it listens. */
-export function serve(ns: string, mode: string, ...ports: number[]): Promise<ChildProcess> {
-  const child = spawnInNamespace(ns, process.execPath, [NET_TOOL, mode, ...ports.map(String)]);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${mode} in ${ns} did not start`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${mode} in ${ns} exited with ${code}`)));
-  });
-}
-
-/** A net-tool client; resolves with its result whatever the exit code. */
-export function client(ns: string, ...args: string[]): Promise<RunResult> {
-  return inNamespace(ns, process.execPath, [NET_TOOL, ...args], { allowFailure: true, timeoutMs: 15_000 });
-}
 
 export const IP = {
   systemVip: '203.0.113.2',

@@ -4,14 +4,15 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { type ServiceError, status } from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
+import { type MessageInitShape, create } from '@bufbuild/protobuf';
 import { EipSchema, PortForwardSchema, VipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
-import { ObjectKind } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
+import { ObjectKind, type PatchOperationSchema } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { readErrorDetails } from '../../daemon/src/api/status-details.js';
 import { VROUTERCTL, LabDaemon } from './daemon.js';
 import { inNamespace, ip, run } from './exec.js';
-import { IP, client, natConfig, serve } from './nat-helpers.js';
+import { IP, natConfig } from './nat-helpers.js';
+import { client, serve } from './traffic.js';
 import { ROUTER_NICS, Topology } from './topology.js';
 
 const topology = await Topology.create();
@@ -193,66 +194,44 @@ void t.test('a new VIP is announced with a gratuitous ARP', async (t) => {
 
 void t.test('invalid input is refused with field paths and changes nothing', async (t) => {
   const before = (await daemon.client.getConfig()).generation;
-  const refused = async (operation: Parameters<typeof daemon.client.patch>[0]) => {
+  /** The code and field paths a Patch of this one operation is refused with. */
+  const refused = async (operation: MessageInitShape<typeof PatchOperationSchema>['operation']) => {
     try {
-      await daemon.client.patch(operation);
+      await daemon.client.patch({ operations: [{ operation }] });
       return undefined;
     } catch (e) {
       const err = e as ServiceError;
       return { code: err.code, fields: readErrorDetails(err.metadata).violations.map((v) => v.field) };
     }
   };
-  const eip = await refused({
-    operations: [
-      {
-        operation: {
-          case: 'putEip',
-          value: create(EipSchema, { id: 'e-x', vipId: 'v-new', privateIp: '10.9.9.9' }),
-        },
-      },
+  const cases: [string, Parameters<typeof refused>[0], string][] = [
+    [
+      'EIP outside every network',
+      { case: 'putEip', value: create(EipSchema, { id: 'e-x', vipId: 'v-new', privateIp: '10.9.9.9' }) },
+      'operations[0].put_eip.private_ip',
     ],
-  });
-  t.same(
-    eip,
-    { code: status.INVALID_ARGUMENT, fields: ['operations[0].put_eip.private_ip'] },
-    'EIP outside every network',
-  );
-  const overlap = await refused({
-    operations: [
+    [
+      'overlap',
       {
-        operation: {
-          case: 'putPortForward',
-          value: create(PortForwardSchema, {
-            id: 'pf-x',
-            vipId: 'v-pf',
-            protocol: TransportProtocol.TCP,
-            vipPorts: { start: 8002, end: 8010 },
-            privateIp: '10.1.0.12',
-          }),
-        },
+        case: 'putPortForward',
+        value: create(PortForwardSchema, {
+          id: 'pf-x',
+          vipId: 'v-pf',
+          protocol: TransportProtocol.TCP,
+          vipPorts: { start: 8002, end: 8010 },
+          privateIp: '10.1.0.12',
+        }),
       },
+      'operations[0].put_port_forward.vip_ports',
     ],
-  });
-  t.same(
-    overlap,
-    { code: status.INVALID_ARGUMENT, fields: ['operations[0].put_port_forward.vip_ports'] },
-    'overlap',
-  );
-  const outside = await refused({
-    operations: [
-      {
-        operation: {
-          case: 'putVip',
-          value: create(VipSchema, { id: 'v-x', ip: '198.51.100.7', nicId: 'pub0' }),
-        },
-      },
+    [
+      'VIP outside the public CIDR',
+      { case: 'putVip', value: create(VipSchema, { id: 'v-x', ip: '198.51.100.7', nicId: 'pub0' }) },
+      'operations[0].put_vip.ip',
     ],
-  });
-  t.same(
-    outside,
-    { code: status.INVALID_ARGUMENT, fields: ['operations[0].put_vip.ip'] },
-    'VIP outside the public CIDR',
-  );
+  ];
+  for (const [label, operation, field] of cases)
+    t.same(await refused(operation), { code: status.INVALID_ARGUMENT, fields: [field] }, label);
   t.equal((await daemon.client.getConfig()).generation, before, 'the generation did not move');
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP still works');
 });

@@ -23,32 +23,23 @@ const KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-node
 export async function createPki(serverIp: string): Promise<Pki> {
   const dir = await mkdtemp(join(tmpdir(), 'vrouterd-pki-'));
   const path = (name: string) => join(dir, name);
-  const ca = async (name: string) =>
+  /** A new key NAME.key and, for CN=NAME, a request OUT (or with -x509 a self-signed certificate). */
+  const newKey = (name: string, out: string, ...options: string[]) =>
     run('openssl', [
       'req',
-      '-x509',
+      ...options,
       ...KEY,
       '-keyout',
       path(`${name}.key`),
       '-out',
-      path(`${name}.crt`),
+      path(out),
       '-subj',
       `/CN=${name}`,
-      '-days',
-      '2',
     ]);
+  const ca = (name: string) => newKey(name, `${name}.crt`, '-x509', '-days', '2');
   const issue = async (name: string, caName: string, extensions: string) => {
     await writeFile(path(`${name}.ext`), extensions);
-    await run('openssl', [
-      'req',
-      ...KEY,
-      '-keyout',
-      path(`${name}.key`),
-      '-out',
-      path(`${name}.csr`),
-      '-subj',
-      `/CN=${name}`,
-    ]);
+    await newKey(name, `${name}.csr`);
     await run('openssl', [
       'x509',
       '-req',
