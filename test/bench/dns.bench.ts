@@ -20,7 +20,7 @@ import { LabDaemon } from '../lab/daemon.js';
 import { inNamespace, ip, spawnInNamespace } from '../lab/exec.js';
 import { Topology } from '../lab/topology.js';
 import { configWithHosts } from './apply.bench.js';
-import { type BenchModule, type BenchRow, percentile } from './harness.js';
+import { type BenchModule, type BenchRow, median, percentile } from './harness.js';
 
 const NAMES = 1000;
 const ROUNDS = 5;
@@ -74,13 +74,6 @@ async function latencies(ns: string, server: string, queries: string): Promise<{
     .map((m) => Number(m[1]) * 1000)
     .sort((a, b) => a - b);
   return { p50: percentile(values, 50), p99: percentile(values, 99) };
-}
-
-function median(values: readonly number[]): number {
-  return percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
 }
 
 /** Nanoseconds per query: the resolver's fast path against dns2 parsing and encoding the same. */

@@ -30,6 +30,19 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i] ?? Number.NaN;
 }
 
+export function median(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+}
+
+/** Two modes measured alternately, round by round: the median and range of their ratios, for a note. */
+export function roundRatios(ours: readonly number[], theirs: readonly number[]): string {
+  const ratios = ours.map((v, i) => v / (theirs[i] ?? Number.NaN)).sort((a, b) => a - b);
+  return `round ratios median ${median(ratios).toFixed(2)} (${(ratios[0] ?? 0).toFixed(2)}–${(ratios.at(-1) ?? 0).toFixed(2)})`;
+}
+
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return '-';
   if (Math.abs(value) >= 100) return value.toFixed(0);
