@@ -13,6 +13,8 @@ export interface DaemonArgs {
   readonly nicWaitSeconds: number;
   readonly logLevel: string;
   readonly nftBackend: 'lib' | 'exec';
+  /** Element-only changes straight over netlink, or through the backend like everything else. */
+  readonly nftElements: 'netlink' | 'backend';
 }
 
 export const USAGE = `usage: vrouterd [options]
@@ -27,6 +29,8 @@ export const USAGE = `usage: vrouterd [options]
   --drift-interval SECONDS check that the kernel holds the applied state this often (default 30, 0 = off)
   --nic-wait SECONDS       how long a write waits for a hot-plugged NIC to appear (default 10)
   --nft-backend lib|exec   libnftables in process (default) or the nft command
+  --nft-elements netlink|backend
+                           changes of set elements alone sent over netlink (default), or through the backend
   --log-level LEVEL        trace, debug, info (default), warn, error
   --version, --help`;
 
@@ -49,6 +53,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | 'help' | 
       'drift-interval': { type: 'string', default: '30' },
       'nic-wait': { type: 'string', default: '10' },
       'nft-backend': { type: 'string', default: 'lib' },
+      'nft-elements': { type: 'string', default: 'netlink' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', default: false },
       version: { type: 'boolean', default: false },
@@ -68,6 +73,9 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | 'help' | 
   const backend = values['nft-backend'];
   if (backend !== 'lib' && backend !== 'exec')
     throw new UsageError(`--nft-backend ${backend}: expected lib or exec`);
+  const elements = values['nft-elements'];
+  if (elements !== 'netlink' && elements !== 'backend')
+    throw new UsageError(`--nft-elements ${elements}: expected netlink or backend`);
   return {
     stateDir: values['state-dir'],
     controlSocket: values['control-socket'],
@@ -80,6 +88,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs | 'help' | 
     nicWaitSeconds: seconds('--nic-wait', values['nic-wait']),
     logLevel: values['log-level'],
     nftBackend: backend,
+    nftElements: elements,
   };
 }
 

@@ -7,6 +7,7 @@ import { GratuitousArp } from './drivers/arp.js';
 import { Conntrack } from './drivers/conntrack.js';
 import { Netlink } from './drivers/netlink.js';
 import { execTransport, libnftablesTransport } from './drivers/nftables.js';
+import { NftElementChannel } from './drivers/nft-netlink.js';
 import { systemdNotifier } from './drivers/systemd.js';
 import { VERSION } from './install-paths.js';
 import { createLogger } from './log.js';
@@ -54,10 +55,11 @@ async function main(): Promise<void> {
   const managementApi = managementApiOf(args.listen);
   const arp = new GratuitousArp();
   const conntrack = new Conntrack();
+  const elements = new NftElementChannel();
   const engine = new Engine({
     steps: [
       new InterfacesStep(netlink, arp, log),
-      new NftablesStep(nft),
+      new NftablesStep(nft, args.nftElements === 'netlink' ? elements : undefined),
       new NatStep(conntrack),
       new RoutesStep(netlink),
       new DhcpStep(dhcp),
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
     void Promise.all([api.shutdown().then(() => engine.idle()), dns.stop(), dhcp.close()]).then(() => {
       netlink.close();
       nft.close();
+      elements.close();
       arp.close();
       conntrack.close();
       process.exit(0);

@@ -1,8 +1,9 @@
 // NAT at scale, each measurement beside its baseline in the same run (lab namespaces, real daemon):
 // - full Apply of 10k EIPs + 10k port forwards (their VIPs already on the NIC) vs
-//   iptables-legacy-restore of the same 30k rules;
-// - one EIP added or removed by Patch while 10k exist (gRPC round trip, p99), libnftables in
-//   process and `nft` per change, vs the zvr way (iptables-save, edit, iptables-restore the table);
+//   iptables-legacy-restore of the same 30k rules (set elements over netlink, and through libnftables);
+// - one EIP added or removed by Patch while 10k exist (gRPC round trip, p99): set elements over
+//   netlink, through libnftables in process and `nft` per change, vs the zvr way (iptables-save,
+//   edit, iptables-restore the table);
 // - new connections per second public → VM through an EIP with all of it loaded, vs no ruleset at
 //   all, vs a minimal hand-written nft NAT (one DNAT map, one SNAT map: what conntrack + NAT alone
 //   cost) and vs the same NAT as 30k linear iptables-legacy rules (the matching rule last); the modes
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIpv4, parseIpv4 } from '../../daemon/src/config/net.js';
 import { RouterClient } from '../../daemon/src/cli/client.js';
+import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
 import { LabDaemon } from '../lab/daemon.js';
 import { inNamespace, ip, removeNamespaceSync, run } from '../lab/exec.js';
 import { serve } from '../lab/traffic.js';
@@ -93,6 +95,25 @@ async function patchRounds(daemon: LabDaemon, vipId: string): Promise<{ adds: nu
   return JSON.parse(r.stdout) as { adds: number[]; removes: number[] };
 }
 
+/** Full Applies of every EIP and forward, from a config with the VIPs alone: round trips and nft step. */
+async function applyRounds(
+  daemon: LabDaemon,
+  withoutNat: RouterConfig,
+): Promise<{ times: number[]; nftStep: number }> {
+  const times: number[] = [];
+  let nftStep = 0;
+  for (let round = 0; round < 3; round++) {
+    // An Apply folds the journal into config.json after it returns: let that finish first.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const started = process.hrtime.bigint();
+    const response = await daemon.client.apply({ config: benchConfig(N, N, 1) });
+    times.push(ms(started));
+    nftStep = Number(response.results.find((r) => r.step === 'nftables')?.durationUs ?? 0n) / 1000;
+    await daemon.client.apply({ config: withoutNat });
+  }
+  return { times, nftStep };
+}
+
 /** fdatasync of a 200-byte append, what every journaled Patch waits for, on the state directory's disk. */
 async function fdatasyncTimes(dir: string): Promise<number[]> {
   const file = await open(join(dir, 'fsync-probe'), 'a');
@@ -139,21 +160,11 @@ const bench: BenchModule = {
       await patient.apply({ config: withoutNat });
       const vipsMs = ms(vipsStarted);
       patient.close();
-      const applyTimes: number[] = [];
-      let nftStep = 0;
-      for (let round = 0; round < 3; round++) {
-        // An Apply folds the journal into config.json after it returns: let that finish first.
-        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-        const started = process.hrtime.bigint();
-        const response = await daemon.client.apply({ config: round % 2 === 0 ? full : benchConfig(N, N, 1) });
-        applyTimes.push(ms(started));
-        nftStep = Number(response.results.find((r) => r.step === 'nftables')?.durationUs ?? 0n) / 1000;
-        if (round < 2) await daemon.client.apply({ config: withoutNat });
-      }
-
+      const netlinkApply = await applyRounds(daemon, withoutNat);
+      await daemon.client.apply({ config: full });
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const spareVip = `v${N}`;
-      const lib = await patchRounds(daemon, spareVip);
+      const netlink = await patchRounds(daemon, spareVip);
       const syncs = await fdatasyncTimes(daemon.stateDir);
 
       // Connection rates, modes alternating; the VIP addresses stay on the NIC in all of them. The
@@ -182,9 +193,19 @@ const bench: BenchModule = {
       await inNamespace(rt, 'nft', ['flush', 'ruleset']);
       await loaded.client.checkDrift();
 
-      // The same daemon and state on the `nft`-per-change transport.
+      // The same daemon and state with set elements through libnftables, then `nft` per change.
       await daemon.stop();
-      daemon = await LabDaemon.start(rt, { nicWaitSeconds: 5, nftBackend: 'exec' }, daemon.stateDir);
+      daemon = await LabDaemon.start(rt, { nicWaitSeconds: 5, nftElements: 'backend' }, daemon.stateDir);
+      const libApply = await applyRounds(daemon, withoutNat);
+      await daemon.client.apply({ config: full });
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const lib = await patchRounds(daemon, spareVip);
+      await daemon.stop();
+      daemon = await LabDaemon.start(
+        rt,
+        { nicWaitSeconds: 5, nftBackend: 'exec', nftElements: 'backend' },
+        daemon.stateDir,
+      );
       const exec = await patchRounds(daemon, spareVip);
       await daemon.stop();
 
@@ -212,16 +233,25 @@ const bench: BenchModule = {
       for (let round = 0; round < 3; round++) linearRates.push(await connRate(inet, eipVip(N - 1)));
       const linearRate = median(linearRates);
 
+      const netlinkAll = [...netlink.adds, ...netlink.removes];
       const libAll = [...lib.adds, ...lib.removes];
       const execAll = [...exec.adds, ...exec.removes];
       return [
         {
           measurement: `Full Apply of ${N / 1000}k EIPs + ${N / 1000}k port forwards (VIPs on the NIC), median of 3`,
           unit: 'ms',
-          vrouterd: median(applyTimes),
+          vrouterd: median(netlinkApply.times),
           baseline: { name: 'iptables-legacy-restore of the same 30k rules', value: restoreMs },
           better: 'lower',
-          note: `gRPC round trip: validate, render, one nft transaction (${nftStep.toFixed(0)} ms in the last), snapshot`,
+          note: `gRPC round trip: validate, render, one transaction of set elements over netlink (${netlinkApply.nftStep.toFixed(0)} ms in the last), snapshot`,
+        },
+        {
+          measurement: 'Same full Apply, set elements through libnftables (`--nft-elements backend`)',
+          unit: 'ms',
+          vrouterd: median(netlinkApply.times),
+          baseline: { name: 'libnftables JSON', value: median(libApply.times) },
+          better: 'lower',
+          note: `nft step ${libApply.nftStep.toFixed(0)} ms through libnftables vs ${netlinkApply.nftStep.toFixed(0)} ms over netlink`,
         },
         {
           measurement: `Apply of the ${N / 1000}k VIPs alone (addresses on one NIC, from none)`,
@@ -231,15 +261,23 @@ const bench: BenchModule = {
           note: 'netlink, one address at a time, plus a gratuitous ARP each; the kernel cost grows with the count',
         },
         {
-          measurement: `One EIP added or removed by Patch, ${N / 1000}k EIPs loaded, p99 of ${libAll.length}`,
+          measurement: `One EIP added or removed by Patch, ${N / 1000}k EIPs loaded, p99 of ${netlinkAll.length}`,
           unit: 'ms',
-          vrouterd: p99(libAll),
+          vrouterd: p99(netlinkAll),
           baseline: {
             name: 'zvr way: iptables-legacy-save, edit, iptables-legacy-restore (median)',
             value: median(zvr),
           },
           better: 'lower',
-          note: `libnftables in process; median ${median(libAll).toFixed(2)} ms; add p99 ${p99(lib.adds).toFixed(1)}, remove p99 ${p99(lib.removes).toFixed(1)} (clears conntrack)`,
+          note: `set elements over netlink; median ${median(netlinkAll).toFixed(2)} ms; add p99 ${p99(netlink.adds).toFixed(1)}, remove p99 ${p99(netlink.removes).toFixed(1)} (clears conntrack)`,
+        },
+        {
+          measurement: 'Same Patch, median: set elements over netlink vs through libnftables',
+          unit: 'ms',
+          vrouterd: median(netlinkAll),
+          baseline: { name: 'libnftables in process (median)', value: median(libAll) },
+          better: 'lower',
+          note: `p99 ${p99(netlinkAll).toFixed(1)} ms vs ${p99(libAll).toFixed(1)} ms`,
         },
         {
           measurement: 'fdatasync of a 200-byte journal append on this disk, p99',

@@ -23,6 +23,8 @@ export interface DaemonOptions {
   readonly detached?: boolean;
   /** nftables transport (`--nft-backend`); the daemon's default when absent. */
   readonly nftBackend?: 'lib' | 'exec';
+  /** Where element-only changes go (`--nft-elements`); the daemon's default when absent. */
+  readonly nftElements?: 'netlink' | 'backend';
 }
 
 export class LabDaemon {
@@ -80,6 +82,7 @@ export class LabDaemon {
       'debug',
     ];
     if (o.nftBackend !== undefined) args.push('--nft-backend', o.nftBackend);
+    if (o.nftElements !== undefined) args.push('--nft-elements', o.nftElements);
     if (o.listen !== undefined) {
       args.push('--listen', o.listen);
       if (o.tls === undefined) args.push('--insecure');

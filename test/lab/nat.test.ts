@@ -157,6 +157,11 @@ void t.test('removing an EIP cuts its open connection; re-adding it works', asyn
     ],
   });
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'after re-adding, curl reaches vm1');
+  // The Patches changed set elements only: they went over netlink, and the elements they added carry
+  // the counter the set declares (the kernel adds it, as it does for nft's own elements).
+  t.match(removed.results.find((r) => r.step === 'nftables')?.message, /over netlink/, 'the removal');
+  const stats = await inNamespace(rt, 'nft', ['list', 'set', 'ip', 'vrouter_nat', 'eip_stats']);
+  t.match(stats.stdout, new RegExp(`${IP.eip.replaceAll('.', '\\.')} counter packets [1-9]`), 'counted');
 });
 
 void t.test('a new VIP is announced with a gratuitous ARP', async (t) => {

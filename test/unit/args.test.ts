@@ -7,6 +7,8 @@ t.test('defaults: console socket only, drift every 30 s', async (t) => {
     insecure: false,
     driftIntervalSeconds: 30,
     stateDir: '/var/lib/vrouterd',
+    nftBackend: 'lib',
+    nftElements: 'netlink',
   });
 });
 
@@ -42,5 +44,6 @@ t.test('a TCP listener needs mTLS or an explicit --insecure', async (t) => {
 t.test('bad numbers and backends are usage errors', async (t) => {
   t.throws(() => parseDaemonArgs(['--drift-interval', 'soon']), /whole number/);
   t.throws(() => parseDaemonArgs(['--nft-backend', 'iptables']), /lib or exec/);
+  t.throws(() => parseDaemonArgs(['--nft-elements', 'json']), /netlink or backend/);
   t.throws(() => parseDaemonArgs(['--bogus']));
 });

@@ -6,6 +6,7 @@
 // set elements, handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
 // fresh skeleton with it, and each set's element count with the render. Any difference (tables
 // flushed, a rule or element deleted by hand) is repaired by loading the tables whole again.
+import type { NftElementChannel } from '../../drivers/nft-netlink.js';
 import { type NftTransport } from '../../drivers/nftables.js';
 import { planTransaction } from '../../nft/commands.js';
 import { type NftRuleset, tableKey } from '../../nft/model.js';
@@ -18,7 +19,13 @@ export class NftablesStep implements ApplyStep {
   private transactions = 0;
   private wholeLoadsAfterRefusal = 0;
 
-  constructor(private readonly nft: NftTransport) {}
+  private elementTransactions = 0;
+
+  /** With `elements`, a change of set elements alone goes straight over netlink (see nft/element-wire.ts). */
+  constructor(
+    private readonly nft: NftTransport,
+    private readonly elements?: NftElementChannel,
+  ) {}
 
   /**
    * A diff trusts the kernel to hold `previous`. When someone changed the tables behind the daemon's
@@ -75,7 +82,11 @@ export class NftablesStep implements ApplyStep {
   }
 
   counters(): Record<string, number> {
-    return { transactions: this.transactions, whole_loads_after_refusal: this.wholeLoadsAfterRefusal };
+    return {
+      transactions: this.transactions,
+      element_transactions_over_netlink: this.elementTransactions,
+      whole_loads_after_refusal: this.wholeLoadsAfterRefusal,
+    };
   }
 
   private async load(
@@ -85,10 +96,14 @@ export class NftablesStep implements ApplyStep {
   ): Promise<StepChange> {
     const plan = planTransaction(desired, previous, mode);
     if (plan.commands.length === 0) return { changed: false, summary: '' };
-    await this.nft.run(plan.commands);
+    const overNetlink =
+      !plan.structural && this.elements !== undefined && (await this.elements.run(plan.commands, desired));
+    if (overNetlink) this.elementTransactions++;
+    else await this.nft.run(plan.commands);
     this.transactions++;
     if (plan.structural || this.fingerprint.size === 0) await this.takeFingerprint(desired);
-    return { changed: true, summary: `${plan.commands.length} commands in one transaction` };
+    const how = overNetlink ? ' (set elements over netlink)' : '';
+    return { changed: true, summary: `${plan.commands.length} commands in one transaction${how}` };
   }
 
   /** Terse `list ruleset FAMILY` skips set elements cheaply (`list table -t` still reads them all). */

@@ -1,0 +1,134 @@
+// Set element changes sent to nf_tables over netlink in process (the batch is built by
+// nft/element-wire.ts; why it exists is said there). One NETLINK_NETFILTER socket made with libc
+// through koffi rather than the `netlink` package's, because a batch is one datagram (one
+// transaction) and 10k EIPs make megabytes: only SO_SNDBUFFORCE lifts the send buffer past
+// net.core.wmem_max. The kernel runs the whole transaction inside send(), on koffi's worker thread so
+// the event loop keeps serving DHCP and DNS; its answers (an ACK or an error per element message) are
+// then already queued and read without waiting. Netlink headers are in host byte order, read here as
+// little-endian: the machines router images run on (x86-64, arm64).
+import koffi from 'koffi';
+import { type ElementBatch, encodeElementBatch } from '../nft/element-wire.js';
+import type { NftCommand } from '../nft/commands.js';
+import type { NftRuleset } from '../nft/model.js';
+import { NftError } from './nftables.js';
+import { lastError, sys } from './sockets.js';
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_NETFILTER = 12;
+const SOL_SOCKET = 1;
+const SO_SNDBUFFORCE = 32;
+const SOL_NETLINK = 270;
+/** Errors echo only the failed message's header, not its 60 KB of elements. */
+const NETLINK_CAP_ACK = 10;
+const NETLINK_EXT_ACK = 11;
+const NLMSG_ERROR = 2;
+const NLMSGERR_ATTR_MSG = 1;
+const MSG_DONTWAIT = 0x40;
+const EAGAIN = 11;
+const RECEIVE_BYTES = 65_536;
+
+const libc = koffi.load('libc.so.6');
+const send = libc.func('long send(int fd, const void *buffer, size_t length, int flags)');
+const recv = libc.func('long recv(int fd, void *buffer, size_t length, int flags)') as (
+  fd: number,
+  buffer: Buffer,
+  length: number,
+  flags: number,
+) => number;
+
+export class NftElementChannel {
+  private fd = -1;
+  private sendBuffer = 0;
+  private seq = 1;
+
+  /**
+   * Loads `commands` as one transaction when they only add or delete elements of sets the encoder
+   * speaks (their definitions taken from `ruleset`); returns false, having sent nothing, otherwise.
+   */
+  async run(commands: readonly NftCommand[], ruleset: NftRuleset): Promise<boolean> {
+    const batch = encodeElementBatch(commands, ruleset, this.seq);
+    if (batch === undefined) return false;
+    this.seq += batch.seqs.length + 2;
+    const fd = this.socket(batch.bytes.length);
+    const sent = await new Promise<number>((resolve, reject) => {
+      send.async(fd, batch.bytes, batch.bytes.length, 0, (error: unknown, result: unknown) => {
+        if (error instanceof Error) reject(error);
+        else resolve(Number(result));
+      });
+    });
+    if (sent !== batch.bytes.length) throw lastError('nf_tables batch send');
+    this.readAnswers(fd, batch);
+    return true;
+  }
+
+  close(): void {
+    if (this.fd >= 0) sys.close(this.fd);
+    this.fd = -1;
+  }
+
+  private socket(bytes: number): number {
+    if (this.fd < 0) {
+      const fd = sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+      if (fd < 0) throw lastError('netlink socket');
+      for (const option of [NETLINK_CAP_ACK, NETLINK_EXT_ACK])
+        sys.setsockopt(fd, SOL_NETLINK, option, int(1), 4);
+      this.fd = fd;
+      this.sendBuffer = 0;
+    }
+    if (bytes + 4096 > this.sendBuffer) {
+      const size = Math.max(bytes + 4096, 1 << 20);
+      if (sys.setsockopt(this.fd, SOL_SOCKET, SO_SNDBUFFORCE, int(size), 4) !== 0)
+        throw lastError('netlink SO_SNDBUFFORCE');
+      this.sendBuffer = size;
+    }
+    return this.fd;
+  }
+
+  /** Every element message answered: all ACKs, or the first error with the set it concerned. */
+  private readAnswers(fd: number, batch: ElementBatch): void {
+    const pending = new Set(batch.seqs);
+    const buffer = Buffer.alloc(RECEIVE_BYTES);
+    let failure: string | undefined;
+    for (;;) {
+      const n = recv(fd, buffer, buffer.length, MSG_DONTWAIT);
+      if (n < 0) {
+        if (koffi.errno() === EAGAIN) break;
+        throw lastError('nf_tables answer');
+      }
+      for (let offset = 0; offset + 16 <= n;) {
+        const length = buffer.readUInt32LE(offset);
+        if (length < 16) break;
+        const type = buffer.readUInt16LE(offset + 4);
+        const seq = buffer.readUInt32LE(offset + 8);
+        if (type === NLMSG_ERROR && pending.delete(seq)) {
+          const errno = -buffer.readInt32LE(offset + 16);
+          if (errno !== 0 && failure === undefined)
+            failure = `${sys.strerror(errno)}${extendedMessage(buffer.subarray(offset + 36, offset + length))} (${batch.subjects.get(seq) ?? 'element message'})`;
+        }
+        offset += (length + 3) & ~3;
+      }
+    }
+    if (failure !== undefined) throw new NftError(`the kernel refused the element change: ${failure}`);
+    if (pending.size > 0) throw new NftError(`the kernel did not answer ${pending.size} element messages`);
+  }
+}
+
+/** NLMSGERR_ATTR_MSG of an extended ACK, when the kernel gave one. */
+function extendedMessage(attributes: Buffer): string {
+  for (let offset = 0; offset + 4 <= attributes.length;) {
+    const length = attributes.readUInt16LE(offset);
+    if (length < 4) break;
+    if ((attributes.readUInt16LE(offset + 2) & 0x3fff) === NLMSGERR_ATTR_MSG)
+      return `: ${attributes.toString('utf8', offset + 4, offset + length).replace(/\0+$/, '')}`;
+    offset += (length + 3) & ~3;
+  }
+  return '';
+}
+
+function int(value: number): Buffer {
+  const bytes = Buffer.alloc(4);
+  bytes.writeInt32LE(value);
+  return bytes;
+}
