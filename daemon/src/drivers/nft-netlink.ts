@@ -38,6 +38,14 @@ const recv = libc.func('long recv(int fd, void *buffer, size_t length, int flags
   flags: number,
 ) => number;
 
+/** What a load sent, and where its time went. */
+export interface ElementLoad {
+  readonly elements: number;
+  readonly encodeMs: number;
+  /** send() until every answer was read: the kernel's transaction. */
+  readonly kernelMs: number;
+}
+
 export class NftElementChannel {
   private fd = -1;
   private sendBuffer = 0;
@@ -45,11 +53,13 @@ export class NftElementChannel {
 
   /**
    * Loads `commands` as one transaction when they only add or delete elements of sets the encoder
-   * speaks (their definitions taken from `ruleset`); returns false, having sent nothing, otherwise.
+   * speaks (their definitions taken from `ruleset`); returns undefined, having sent nothing, otherwise.
    */
-  async run(commands: readonly NftCommand[], ruleset: NftRuleset): Promise<boolean> {
+  async run(commands: readonly NftCommand[], ruleset: NftRuleset): Promise<ElementLoad | undefined> {
+    const started = process.hrtime.bigint();
     const batch = encodeElementBatch(commands, ruleset, this.seq);
-    if (batch === undefined) return false;
+    if (batch === undefined) return undefined;
+    const encoded = process.hrtime.bigint();
     this.seq += batch.seqs.length + 2;
     const fd = this.socket(batch.bytes.length);
     const sent = await new Promise<number>((resolve, reject) => {
@@ -60,7 +70,12 @@ export class NftElementChannel {
     });
     if (sent !== batch.bytes.length) throw lastError('nf_tables batch send');
     this.readAnswers(fd, batch);
-    return true;
+    const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6;
+    return {
+      elements: batch.elements,
+      encodeMs: ms(started, encoded),
+      kernelMs: ms(encoded, process.hrtime.bigint()),
+    };
   }
 
   close(): void {

@@ -67,44 +67,48 @@ export function encodeElementBatch(
   const sets = new Map<string, NftSet>();
   for (const table of ruleset.tables)
     for (const set of table.sets) sets.set(`${tableKey(table)} ${set.name}`, set);
-  const messages: Buffer[] = [];
+  const w = new Writer();
   const seqs: number[] = [];
   const subjects = new Map<number, string>();
   let seq = firstSeq;
   let count = 0;
-  messages.push(message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq++, 0, NFNL_SUBSYS_NFTABLES, []));
+  w.endMessage(w.message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq++, 0, NFNL_SUBSYS_NFTABLES));
   for (const command of commands) {
     const change = elementChange(command);
     if (change === undefined) return undefined;
     const family = FAMILIES[change.family as NftFamily] as number | undefined;
     const set = sets.get(`${change.family} ${change.table} ${change.name}`);
-    if (family === undefined || set === undefined) return undefined;
-    const encoded: Buffer[] = [];
+    if (family === undefined || set === undefined || set.flags?.includes('interval') === true)
+      return undefined;
+    const adding = change.op === 'add';
+    const type = adding ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM;
+    const flags = NLM_F_REQUEST | NLM_F_ACK | (adding ? NLM_F_CREATE : 0);
+    const subject = `${adding ? 'add to' : 'delete from'} ${change.family} ${change.table} ${change.name}`;
+    let open: { message: number; list: number } | undefined;
     for (const element of change.elem) {
-      const e = encodeElement(set, element, change.op === 'add');
-      if (e === undefined) return undefined;
-      encoded.push(e);
+      if (open === undefined) {
+        seqs.push(seq);
+        subjects.set(seq, subject);
+        const message = w.message(type, flags, seq++, family, 0);
+        w.string(NFTA_SET_ELEM_LIST_TABLE, change.table);
+        w.string(NFTA_SET_ELEM_LIST_SET, change.name);
+        open = { message, list: w.nest(NFTA_SET_ELEM_LIST_ELEMENTS) };
+      }
+      if (!writeElement(w, set, element, adding)) return undefined;
+      count++;
+      if (w.length - open.list > ELEMENTS_PER_MESSAGE_BYTES) {
+        w.end(open.list);
+        w.endMessage(open.message);
+        open = undefined;
+      }
     }
-    count += encoded.length;
-    const type = change.op === 'add' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM;
-    const flags = NLM_F_REQUEST | NLM_F_ACK | (change.op === 'add' ? NLM_F_CREATE : 0);
-    for (const chunk of chunks(encoded)) {
-      seqs.push(seq);
-      subjects.set(
-        seq,
-        `${change.op === 'add' ? 'add to' : 'delete from'} ${change.family} ${change.table} ${change.name}`,
-      );
-      messages.push(
-        message(type, flags, seq++, family, 0, [
-          attr(NFTA_SET_ELEM_LIST_TABLE, cString(change.table)),
-          attr(NFTA_SET_ELEM_LIST_SET, cString(change.name)),
-          nested(NFTA_SET_ELEM_LIST_ELEMENTS, chunk),
-        ]),
-      );
+    if (open !== undefined) {
+      w.end(open.list);
+      w.endMessage(open.message);
     }
   }
-  messages.push(message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES, []));
-  return { bytes: Buffer.concat(messages), seqs, subjects, elements: count };
+  w.endMessage(w.message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, NFNL_SUBSYS_NFTABLES));
+  return { bytes: w.bytes(), seqs, subjects, elements: count };
 }
 
 interface ElementChange {
@@ -128,31 +132,30 @@ function elementChange(command: NftCommand): ElementChange | undefined {
  * One NFTA_LIST_ELEM: the key, for a map being added to the value, and an element's comment (nft's
  * `{"elem": {"val": …, "comment": …}}`) as the user data nft lists it from.
  */
-function encodeElement(set: NftSet, element: unknown, adding: boolean): Buffer | undefined {
-  if (set.flags?.includes('interval') === true) return undefined;
-  const isMap = set.map !== undefined;
+function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean): boolean {
+  const dataType = adding ? set.map : undefined;
   const pair: readonly unknown[] = Array.isArray(element) ? element : [];
-  const [keyed, value] = isMap && adding ? pair : [element];
+  const [keyed, value] = dataType !== undefined ? pair : [element];
   const { key, comment } = unwrap(keyed);
-  const keyBytes = encodeData(set.type, key);
-  if (keyBytes === undefined) return undefined;
-  const parts = [nested(NFTA_SET_ELEM_KEY, [attr(NFTA_DATA_VALUE, keyBytes)])];
-  if (isMap && adding) {
-    const data = set.map === 'verdict' ? encodeVerdict(value) : encodeValue(set.map, value);
-    if (data === undefined) return undefined;
-    parts.push(nested(NFTA_SET_ELEM_DATA, [data]));
+  const item = w.nest(NFTA_LIST_ELEM);
+  const keyNest = w.nest(NFTA_SET_ELEM_KEY);
+  if (!writeData(w, set.type, key)) return false;
+  w.end(keyNest);
+  if (dataType !== undefined) {
+    const data = w.nest(NFTA_SET_ELEM_DATA);
+    if (!(dataType === 'verdict' ? writeVerdict(w, value) : writeData(w, dataType, value))) return false;
+    w.end(data);
   }
   if (comment !== undefined && adding) {
-    const text = cString(comment);
-    if (text.length > COMMENT_MAX) return undefined;
-    parts.push(
-      attr(
-        NFTA_SET_ELEM_USERDATA,
-        Buffer.concat([Buffer.from([NFTNL_UDATA_SET_ELEM_COMMENT, text.length]), text]),
-      ),
+    const text = Buffer.from(`${comment}\0`);
+    if (text.length > COMMENT_MAX) return false;
+    w.attr(
+      NFTA_SET_ELEM_USERDATA,
+      Buffer.concat([Buffer.from([NFTNL_UDATA_SET_ELEM_COMMENT, text.length]), text]),
     );
   }
-  return nested(NFTA_LIST_ELEM, parts);
+  w.end(item);
+  return true;
 }
 
 function unwrap(element: unknown): { key: unknown; comment?: string } {
@@ -162,132 +165,196 @@ function unwrap(element: unknown): { key: unknown; comment?: string } {
   return typeof comment === 'string' ? { key: inner['val'], comment } : { key: inner['val'] };
 }
 
-function encodeValue(type: string | readonly string[] | undefined, value: unknown): Buffer | undefined {
-  if (type === undefined) return undefined;
-  const bytes = encodeData(type, value);
-  return bytes === undefined ? undefined : attr(NFTA_DATA_VALUE, bytes);
-}
-
-/** A key or value: one datum, or a concatenation whose parts are each padded to 4 bytes. */
-function encodeData(type: string | readonly string[], value: unknown): Buffer | undefined {
-  if (typeof type === 'string') return encodeDatum(type, value);
-  const concat = isRecord(value) ? value['concat'] : undefined;
-  if (!Array.isArray(concat) || concat.length !== type.length) return undefined;
-  const parts: Buffer[] = [];
-  for (const [i, t] of type.entries()) {
-    const part = encodeDatum(t, concat[i]);
-    if (part === undefined) return undefined;
-    parts.push(part, Buffer.alloc(pad4(part.length) - part.length));
+/** NFTA_DATA_VALUE of a key or value: one datum, or a concatenation of parts each padded to 4 bytes. */
+function writeData(w: Writer, type: string | readonly string[], value: unknown): boolean {
+  const attr = w.open(NFTA_DATA_VALUE);
+  if (typeof type === 'string') {
+    if (!writeDatum(w, type, value)) return false;
+  } else {
+    const concat = isRecord(value) ? value['concat'] : undefined;
+    if (!Array.isArray(concat) || concat.length !== type.length) return false;
+    for (const [i, t] of type.entries()) {
+      if (!writeDatum(w, t, concat[i])) return false;
+      w.pad();
+    }
   }
-  return Buffer.concat(parts);
+  w.end(attr);
+  return true;
 }
 
-function encodeDatum(type: string, value: unknown): Buffer | undefined {
+function writeDatum(w: Writer, type: string, value: unknown): boolean {
   switch (type) {
     case 'ipv4_addr':
-      return typeof value === 'string' ? ipv4(value) : undefined;
+      return typeof value === 'string' && writeIpv4(w, value);
     case 'inet_proto':
-      return isInteger(value, 0xff) ? Buffer.from([value]) : undefined;
+      if (!isInteger(value, 0xff)) return false;
+      w.u8(value);
+      return true;
     case 'inet_service':
-      return isInteger(value, 0xffff) ? Buffer.from([value >> 8, value & 0xff]) : undefined;
+      if (!isInteger(value, 0xffff)) return false;
+      w.u16be(value);
+      return true;
     case 'mark':
-      return isInteger(value, 0xffffffff) ? u32(value, LITTLE_ENDIAN) : undefined;
+      if (!isInteger(value, 0xffffffff)) return false;
+      w.u32host(value);
+      return true;
     case 'ifname': {
-      if (typeof value !== 'string' || Buffer.byteLength(value) >= IFNAMSIZ) return undefined;
+      if (typeof value !== 'string' || Buffer.byteLength(value) >= IFNAMSIZ) return false;
       const name = Buffer.alloc(IFNAMSIZ);
       name.write(value);
-      return name;
+      w.raw(name);
+      return true;
     }
     default:
-      return undefined;
+      return false;
   }
 }
 
-function encodeVerdict(value: unknown): Buffer | undefined {
-  if (!isRecord(value)) return undefined;
+function writeVerdict(w: Writer, value: unknown): boolean {
+  if (!isRecord(value)) return false;
   const [kind, body] = Object.entries(value)[0] ?? [];
   const code = kind === 'jump' ? NFT_JUMP : kind === 'goto' ? NFT_GOTO : undefined;
-  if (code === undefined || !isRecord(body) || typeof body['target'] !== 'string') return undefined;
-  return nested(NFTA_DATA_VERDICT, [
-    attr(NFTA_VERDICT_CODE, u32(code >>> 0, false)),
-    attr(NFTA_VERDICT_CHAIN, cString(body['target'])),
-  ]);
+  if (code === undefined || !isRecord(body) || typeof body['target'] !== 'string') return false;
+  const verdict = w.nest(NFTA_DATA_VERDICT);
+  const codeAttr = w.open(NFTA_VERDICT_CODE);
+  w.u32be(code >>> 0);
+  w.end(codeAttr);
+  w.string(NFTA_VERDICT_CHAIN, body['target']);
+  w.end(verdict);
+  return true;
 }
 
-function ipv4(text: string): Buffer | undefined {
-  const octets = text.split('.');
-  if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) return undefined;
-  return Buffer.from(octets.map(Number));
-}
-
-/** Elements grouped so that each group fits one message's elements attribute. */
-function chunks(elements: readonly Buffer[]): Buffer[][] {
-  const groups: Buffer[][] = [];
-  let current: Buffer[] = [];
-  let size = 0;
-  for (const e of elements) {
-    if (size + e.length > ELEMENTS_PER_MESSAGE_BYTES && current.length > 0) {
-      groups.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(e);
-    size += e.length;
+/** Dotted-quad IPv4 straight into the buffer (network order); false for anything else. */
+function writeIpv4(w: Writer, text: string): boolean {
+  let octet = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || parts === 4) return false;
+      w.u8(octet);
+      parts++;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else return false;
   }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  return parts === 4;
 }
 
-/** nlmsghdr (host byte order) + nfgenmsg (family, version 0, resource id in network order) + attributes. */
-function message(
-  type: number,
-  flags: number,
-  seq: number,
-  family: number,
-  resId: number,
-  attrs: Buffer[],
-): Buffer {
-  const body = Buffer.concat(attrs);
-  const header = Buffer.alloc(20);
-  u32(20 + body.length, LITTLE_ENDIAN).copy(header, 0);
-  writeU16(header, type, 4);
-  writeU16(header, flags, 6);
-  u32(seq, LITTLE_ENDIAN).copy(header, 8);
-  header.writeUInt8(family, 16);
-  header.writeUInt16BE(resId, 18);
-  return Buffer.concat([header, body]);
-}
+/**
+ * Netlink messages written in place into one growing buffer: a message or attribute is opened (its
+ * header reserved), filled, and ended (its length written, padded to 4 bytes). Headers are in host
+ * byte order, payload as each datum wants it.
+ */
+class Writer {
+  private buffer = Buffer.alloc(1 << 16);
+  length = 0;
 
-function attr(type: number, payload: Buffer): Buffer {
-  const length = 4 + payload.length;
-  const bytes = Buffer.alloc(pad4(length));
-  writeU16(bytes, length, 0);
-  writeU16(bytes, type, 2);
-  payload.copy(bytes, 4);
-  return bytes;
-}
+  /** nlmsghdr + nfgenmsg (family, version 0, resource id in network order); returns its start. */
+  message(type: number, flags: number, seq: number, family: number, resId: number): number {
+    const start = this.reserve(20);
+    this.writeU16(type, start + 4);
+    this.writeU16(flags, start + 6);
+    this.writeU32(seq, start + 8);
+    this.writeU32(0, start + 12);
+    this.buffer.writeUInt8(family, start + 16);
+    this.buffer.writeUInt8(0, start + 17);
+    this.buffer.writeUInt16BE(resId, start + 18);
+    return start;
+  }
 
-function nested(type: number, children: readonly Buffer[]): Buffer {
-  return attr(type | NLA_F_NESTED, Buffer.concat(children));
-}
+  open(type: number): number {
+    const start = this.reserve(4);
+    this.writeU16(type, start + 2);
+    return start;
+  }
 
-function writeU16(bytes: Buffer, value: number, offset: number): void {
-  if (LITTLE_ENDIAN) bytes.writeUInt16LE(value, offset);
-  else bytes.writeUInt16BE(value, offset);
-}
+  nest(type: number): number {
+    return this.open(type | NLA_F_NESTED);
+  }
 
-function u32(value: number, littleEndian: boolean): Buffer {
-  const bytes = Buffer.alloc(4);
-  if (littleEndian) bytes.writeUInt32LE(value, 0);
-  else bytes.writeUInt32BE(value, 0);
-  return bytes;
-}
+  /** Ends the attribute opened at `start`: its 16-bit length, then padding. */
+  end(start: number): void {
+    this.writeU16(this.length - start, start);
+    this.pad();
+  }
 
-function cString(text: string): Buffer {
-  return Buffer.from(`${text}\0`);
-}
+  endMessage(start: number): void {
+    this.writeU32(this.length - start, start);
+  }
 
-const pad4 = (n: number) => (n + 3) & ~3;
+  attr(type: number, payload: Buffer): void {
+    const start = this.open(type);
+    this.raw(payload);
+    this.end(start);
+  }
+
+  string(type: number, text: string): void {
+    this.attr(type, Buffer.from(`${text}\0`));
+  }
+
+  raw(bytes: Buffer): void {
+    const at = this.reserve(bytes.length);
+    bytes.copy(this.buffer, at);
+  }
+
+  u8(value: number): void {
+    const at = this.reserve(1);
+    this.buffer.writeUInt8(value, at);
+  }
+
+  u16be(value: number): void {
+    const at = this.reserve(2);
+    this.buffer.writeUInt16BE(value, at);
+  }
+
+  u32be(value: number): void {
+    const at = this.reserve(4);
+    this.buffer.writeUInt32BE(value, at);
+  }
+
+  u32host(value: number): void {
+    this.writeU32(value, this.reserve(4));
+  }
+
+  /** Zeroes up to the next multiple of 4. */
+  pad(): void {
+    const padded = (this.length + 3) & ~3;
+    if (padded > this.length) this.reserve(padded - this.length);
+  }
+
+  bytes(): Buffer {
+    return Buffer.from(this.buffer.subarray(0, this.length));
+  }
+
+  /** Room for `n` more bytes, zeroed; returns where they start (the buffer may be a new one: callers
+   * read `this.buffer` after calling this). */
+  private reserve(n: number): number {
+    if (this.length + n > this.buffer.length) {
+      const grown = Buffer.alloc(Math.max(this.buffer.length * 2, this.length + n));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    const start = this.length;
+    this.buffer.fill(0, start, start + n);
+    this.length += n;
+    return start;
+  }
+
+  private writeU16(value: number, offset: number): void {
+    if (LITTLE_ENDIAN) this.buffer.writeUInt16LE(value, offset);
+    else this.buffer.writeUInt16BE(value, offset);
+  }
+
+  private writeU32(value: number, offset: number): void {
+    if (LITTLE_ENDIAN) this.buffer.writeUInt32LE(value, offset);
+    else this.buffer.writeUInt32BE(value, offset);
+  }
+}
 
 function isInteger(value: unknown, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;

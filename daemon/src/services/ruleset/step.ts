@@ -96,13 +96,15 @@ export class NftablesStep implements ApplyStep {
   ): Promise<StepChange> {
     const plan = planTransaction(desired, previous, mode);
     if (plan.commands.length === 0) return { changed: false, summary: '' };
-    const overNetlink =
-      !plan.structural && this.elements !== undefined && (await this.elements.run(plan.commands, desired));
-    if (overNetlink) this.elementTransactions++;
-    else await this.nft.run(plan.commands);
+    const overNetlink = plan.structural ? undefined : await this.elements?.run(plan.commands, desired);
+    if (overNetlink === undefined) await this.nft.run(plan.commands);
+    else this.elementTransactions++;
     this.transactions++;
     if (plan.structural || this.fingerprint.size === 0) await this.takeFingerprint(desired);
-    const how = overNetlink ? ' (set elements over netlink)' : '';
+    const how =
+      overNetlink === undefined
+        ? ''
+        : ` (${overNetlink.elements} set elements over netlink: encoded in ${overNetlink.encodeMs.toFixed(1)} ms, kernel ${overNetlink.kernelMs.toFixed(1)} ms)`;
     return { changed: true, summary: `${plan.commands.length} commands in one transaction${how}` };
   }
 
