@@ -147,12 +147,13 @@ function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean)
     w.end(data);
   }
   if (comment !== undefined && adding) {
-    const text = Buffer.from(`${comment}\0`);
-    if (text.length > COMMENT_MAX) return false;
-    w.attr(
-      NFTA_SET_ELEM_USERDATA,
-      Buffer.concat([Buffer.from([NFTNL_UDATA_SET_ELEM_COMMENT, text.length]), text]),
-    );
+    const length = Buffer.byteLength(comment) + 1;
+    if (length > COMMENT_MAX) return false;
+    const userdata = w.open(NFTA_SET_ELEM_USERDATA);
+    w.u8(NFTNL_UDATA_SET_ELEM_COMMENT);
+    w.u8(length);
+    w.fixedString(comment, length);
+    w.end(userdata);
   }
   w.end(item);
   return true;
@@ -198,13 +199,8 @@ function writeDatum(w: Writer, type: string, value: unknown): boolean {
       if (!isInteger(value, 0xffffffff)) return false;
       w.u32host(value);
       return true;
-    case 'ifname': {
-      if (typeof value !== 'string' || Buffer.byteLength(value) >= IFNAMSIZ) return false;
-      const name = Buffer.alloc(IFNAMSIZ);
-      name.write(value);
-      w.raw(name);
-      return true;
-    }
+    case 'ifname':
+      return typeof value === 'string' && w.fixedString(value, IFNAMSIZ);
     default:
       return false;
   }
@@ -287,19 +283,18 @@ class Writer {
     this.writeU32(this.length - start, start);
   }
 
-  attr(type: number, payload: Buffer): void {
+  string(type: number, text: string): void {
     const start = this.open(type);
-    this.raw(payload);
+    this.fixedString(text, Buffer.byteLength(text) + 1);
     this.end(start);
   }
 
-  string(type: number, text: string): void {
-    this.attr(type, Buffer.from(`${text}\0`));
-  }
-
-  raw(bytes: Buffer): void {
-    const at = this.reserve(bytes.length);
-    bytes.copy(this.buffer, at);
+  /** `text` and zeroes in `size` bytes (at least one zero: C strings); false when it does not fit. */
+  fixedString(text: string, size: number): boolean {
+    if (Buffer.byteLength(text) >= size) return false;
+    const at = this.reserve(size);
+    this.buffer.write(text, at);
+    return true;
   }
 
   u8(value: number): void {
@@ -331,8 +326,11 @@ class Writer {
     return Buffer.from(this.buffer.subarray(0, this.length));
   }
 
-  /** Room for `n` more bytes, zeroed; returns where they start (the buffer may be a new one: callers
-   * read `this.buffer` after calling this). */
+  /**
+   * Room for `n` more bytes; returns where they start. They are zero: the buffer only grows, nothing
+   * beyond `length` was ever written, and a grown buffer is allocated zeroed. (The buffer may be a new
+   * one: callers read `this.buffer` after calling this.)
+   */
   private reserve(n: number): number {
     if (this.length + n > this.buffer.length) {
       const grown = Buffer.alloc(Math.max(this.buffer.length * 2, this.length + n));
@@ -340,7 +338,6 @@ class Writer {
       this.buffer = grown;
     }
     const start = this.length;
-    this.buffer.fill(0, start, start + n);
     this.length += n;
     return start;
   }
