@@ -128,6 +128,10 @@ t.test('anything else is left to libnftables', async (t) => {
     ['a protocol by name', [add('pf_dnat_port', [[{ concat: ['203.0.113.20', 'tcp', 80] }, 80]])]],
     ['a bad address', [add('eip_dnat', [['203.0.113.300', '10.1.0.11']])]],
     ['a port out of range', [add('pf_dnat_port', [[{ concat: ['203.0.113.20', 6, 70000] }, 80]])]],
+    [
+      'an element with a timeout',
+      [add('eip_dnat', [[{ elem: { val: '1.2.3.4', timeout: 30 } }, '10.0.0.1']])],
+    ],
     ['an accept verdict', [add('fw-in', [['ens5', { accept: null }]])]],
     [
       'an interface name too long',

@@ -50,6 +50,8 @@ export class NftElementChannel {
   private fd = -1;
   private sendBuffer = 0;
   private seq = 1;
+  /** Why the socket could not be set up (no CAP_NET_ADMIN, say): then every change goes through libnftables. */
+  unavailable: string | undefined;
 
   /**
    * Loads `commands` as one transaction when they only add or delete elements of sets the encoder
@@ -57,18 +59,28 @@ export class NftElementChannel {
    */
   async run(commands: readonly NftCommand[], ruleset: NftRuleset): Promise<ElementLoad | undefined> {
     const started = process.hrtime.bigint();
+    if (this.unavailable !== undefined) return undefined;
     const batch = encodeElementBatch(commands, ruleset, this.seq);
     if (batch === undefined) return undefined;
     const encoded = process.hrtime.bigint();
     this.seq += batch.seqs.length + 2;
-    const fd = this.socket(batch.bytes.length);
+    let fd: number;
+    try {
+      fd = this.socket(batch.bytes.length);
+    } catch (e) {
+      this.unavailable = e instanceof Error ? e.message : String(e);
+      this.close();
+      return undefined;
+    }
     const sent = await new Promise<number>((resolve, reject) => {
       send.async(fd, batch.bytes, batch.bytes.length, 0, (error: unknown, result: unknown) => {
         if (error instanceof Error) reject(error);
         else resolve(Number(result));
       });
     });
-    if (sent !== batch.bytes.length) throw lastError('nf_tables batch send');
+    // errno belongs to koffi's worker thread here: say what is known. Nothing was committed.
+    if (sent !== batch.bytes.length)
+      throw new NftError(`sending the element batch (${batch.bytes.length} bytes) returned ${sent}`);
     this.readAnswers(fd, batch);
     const ms = (from: bigint, to: bigint) => Number(to - from) / 1e6;
     return {

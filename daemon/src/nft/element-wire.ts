@@ -136,7 +136,9 @@ function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean)
   const dataType = adding ? set.map : undefined;
   const pair: readonly unknown[] = Array.isArray(element) ? element : [];
   const [keyed, value] = dataType !== undefined ? pair : [element];
-  const { key, comment } = unwrap(keyed);
+  const unwrapped = unwrap(keyed);
+  if (unwrapped === undefined) return false;
+  const { key, comment } = unwrapped;
   const item = w.nest(NFTA_LIST_ELEM);
   const keyNest = w.nest(NFTA_SET_ELEM_KEY);
   if (!writeData(w, set.type, key)) return false;
@@ -159,9 +161,11 @@ function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean)
   return true;
 }
 
-function unwrap(element: unknown): { key: unknown; comment?: string } {
+/** The key and comment of an element; undefined when it says more (a timeout, say) than this speaks. */
+function unwrap(element: unknown): { key: unknown; comment?: string } | undefined {
   const inner = isRecord(element) ? element['elem'] : undefined;
   if (!isRecord(inner)) return { key: element };
+  if (Object.keys(inner).some((k) => k !== 'val' && k !== 'comment')) return undefined;
   const comment = inner['comment'];
   return typeof comment === 'string' ? { key: inner['val'], comment } : { key: inner['val'] };
 }

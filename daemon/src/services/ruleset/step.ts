@@ -86,6 +86,8 @@ export class NftablesStep implements ApplyStep {
       transactions: this.transactions,
       element_transactions_over_netlink: this.elementTransactions,
       whole_loads_after_refusal: this.wholeLoadsAfterRefusal,
+      // 1 when the netlink socket could not be set up: every change then goes through the backend.
+      element_channel_unavailable: this.elements?.unavailable === undefined ? 0 : 1,
     };
   }
 
