@@ -12,7 +12,7 @@ import { readErrorDetails } from '../../daemon/src/api/status-details.js';
 import { VROUTERCTL, LabDaemon } from './daemon.js';
 import { inNamespace, ip, run } from './exec.js';
 import { IP, natConfig } from './nat-helpers.js';
-import { client, serve } from './traffic.js';
+import { HeldConnection, client, serve } from './traffic.js';
 import { ROUTER_NICS, Topology } from './topology.js';
 
 const topology = await Topology.create();
@@ -78,6 +78,44 @@ void t.test('port forward sources: outside the allowed CIDRs refused, inside for
   const allowed = await client(inet, 'tcp', IP.forwards, '2223');
   t.equal(allowed.stdout, `6000 ${IP.internet}`, 'the forward listing 203.0.113.0/24 lets it through');
 });
+
+void t.test(
+  "narrowing a forward's allowed sources cuts an open connection from a source now outside",
+  async (t) => {
+    const forward = (allowed: string[]) =>
+      daemon.client.patch({
+        operations: [
+          {
+            operation: {
+              case: 'putPortForward',
+              value: create(PortForwardSchema, {
+                id: 'pf-held',
+                vipId: 'v-pf',
+                protocol: TransportProtocol.TCP,
+                vipPorts: { start: 2224 },
+                privateIp: '10.1.0.11',
+                privatePorts: { start: 7000 },
+                allowedSourceCidrs: allowed,
+              }),
+            },
+          },
+        ],
+      });
+    await forward(['203.0.113.0/24']);
+    const held = await HeldConnection.open(inet, IP.forwards, 2224);
+    t.teardown(() => held.close());
+    t.ok(await held.echo(), 'an allowed source holds a connection through the forward');
+    // Sources are judged on a flow's first packets; the change clears the forward's flows, so the open
+    // connection's next packet is a first packet again, from a source no longer allowed.
+    await forward(['198.51.100.0/24']);
+    t.notOk(await held.echo(), 'after the change its packets are refused');
+    await daemon.client.patch({
+      operations: [
+        { operation: { case: 'delete', value: { kind: ObjectKind.PORT_FORWARD, id: 'pf-held' } } },
+      ],
+    });
+  },
+);
 
 void t.test('hairpin: VMs reach another VM through its EIP', async (t) => {
   const sameNetwork = await curl(vm2.ns, `http://${IP.eip}/`);

@@ -72,8 +72,11 @@ export function natContribution(
       rule('nat:port-forward', { dnat: { family: 'ip', addr: map(FORWARD_KEY, SET.forwardRange) } }),
     ])
     .append(NAT_TABLE, NAT_CHAINS.forwardFilter.name, [
+      // Sources are judged on a flow's first packets only (one interval lookup less for every packet
+      // after): changing a forward's allowed sources clears its flows (its mapping's signature).
       rule(
         'nat:port-forward-sources',
+        NEW,
         lookup(FORWARD_KEY, SET.forwardGuarded),
         lookup(concat(ip('daddr'), meta('l4proto'), th('dport'), ip('saddr')), SET.forwardAllowed, '!='),
         { counter: null },
