@@ -27,7 +27,7 @@ import { serve } from '../lab/traffic.js';
 import { labConfig } from '../lab/lab-config.js';
 import { Topology } from '../lab/topology.js';
 import { benchRules, iptablesLine } from './firewall-rules.js';
-import { type BenchModule, type BenchRow, median, roundRatios } from './harness.js';
+import { type BenchModule, type BenchRow, alternating, median, roundRatios } from './harness.js';
 
 const RULES = 9999;
 const APPLY_ROUNDS = 5;
@@ -190,23 +190,22 @@ const bench: BenchModule = {
           throw new Error(`${result.failed} of ${result.done + result.failed} connections failed`);
         return result.rate;
       };
-      const throughput = { vrouterd: [] as number[], unfiltered: [] as number[], bare: [] as number[] };
-      for (let i = 0; i < IPERF_REPEATS; i++) {
-        // Alternate the order, so that a neighbour's load does not always fall on the same mode.
-        const order = ['vrouterd', 'unfiltered', 'bare'] as const;
-        for (const which of i % 2 === 0 ? order : [...order].reverse()) {
+      const throughput = await alternating(
+        ['vrouterd', 'unfiltered', 'bare'] as const,
+        IPERF_REPEATS,
+        async (which) => {
           await mode(which);
-          throughput[which].push(await iperf());
-        }
-      }
-      const rates = { vrouterd: [] as number[], unfiltered: [] as number[], iptables: [] as number[] };
-      for (let i = 0; i < REPEATS; i++) {
-        const order = ['vrouterd', 'unfiltered', 'iptables'] as const;
-        for (const which of i % 2 === 0 ? order : [...order].reverse()) {
+          return iperf();
+        },
+      );
+      const rates = await alternating(
+        ['vrouterd', 'unfiltered', 'iptables'] as const,
+        REPEATS,
+        async (which) => {
           await mode(which);
-          rates[which].push(await rate());
-        }
-      }
+          return rate();
+        },
+      );
       await mode('vrouterd');
 
       const restore = { name: 'iptables-legacy-restore, same rules as linear chains', value: median(iptMs) };

@@ -37,6 +37,22 @@ export function median(values: readonly number[]): number {
   );
 }
 
+/**
+ * Every mode measured once per round for `rounds` rounds, the order reversed every other round so that
+ * a neighbour's load does not always fall on the same mode; `measure` also puts the mode in place.
+ */
+export async function alternating<M extends string>(
+  modes: readonly M[],
+  rounds: number,
+  measure: (mode: M) => Promise<number>,
+): Promise<Record<M, number[]>> {
+  const results = Object.fromEntries(modes.map((m) => [m, [] as number[]])) as Record<M, number[]>;
+  for (let round = 0; round < rounds; round++)
+    for (const mode of round % 2 === 0 ? modes : [...modes].reverse())
+      results[mode].push(await measure(mode));
+  return results;
+}
+
 /** Two modes measured alternately, round by round: the median and range of their ratios, for a note. */
 export function roundRatios(ours: readonly number[], theirs: readonly number[]): string {
   const ratios = ours.map((v, i) => v / (theirs[i] ?? Number.NaN)).sort((a, b) => a - b);

@@ -18,7 +18,7 @@ import { LabDaemon } from '../lab/daemon.js';
 import { inNamespace, ip, removeNamespaceSync, run } from '../lab/exec.js';
 import { serve } from '../lab/traffic.js';
 import { Topology } from '../lab/topology.js';
-import { type BenchModule, type BenchRow, median, percentile, roundRatios } from './harness.js';
+import { type BenchModule, type BenchRow, alternating, median, percentile, roundRatios } from './harness.js';
 import { INTERNET_IN_BENCH_SUBNET, benchConfig, eipVip } from './nat-config.js';
 
 const N = 10_000;
@@ -182,14 +182,14 @@ const bench: BenchModule = {
           return eipVip(N - 1);
         },
       };
-      const rates = { vrouterd: [] as number[], empty: [] as number[], minimal: [] as number[] };
-      const names = Object.keys(modes) as (keyof typeof modes)[];
-      for (let round = 0; round < RATE_ROUNDS; round++) {
-        for (const which of round % 2 === 0 ? names : [...names].reverse()) {
+      const rates = await alternating(
+        ['vrouterd', 'empty', 'minimal'] as const,
+        RATE_ROUNDS,
+        async (which) => {
           await inNamespace(rt, 'nft', ['flush', 'ruleset']);
-          rates[which].push(await connRate(inet, await modes[which]()));
-        }
-      }
+          return connRate(inet, await modes[which]());
+        },
+      );
       await inNamespace(rt, 'nft', ['flush', 'ruleset']);
       await loaded.client.checkDrift();
 

@@ -11,7 +11,7 @@ import { type ElementBatch, encodeElementBatch } from '../nft/element-wire.js';
 import type { NftCommand } from '../nft/commands.js';
 import type { NftRuleset } from '../nft/model.js';
 import { NftError } from './nftables.js';
-import { lastError, sys } from './sockets.js';
+import { lastError, libc, sys } from './sockets.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -29,7 +29,6 @@ const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
 const RECEIVE_BYTES = 65_536;
 
-const libc = koffi.load('libc.so.6');
 const send = libc.func('long send(int fd, const void *buffer, size_t length, int flags)');
 const recv = libc.func('long recv(int fd, void *buffer, size_t length, int flags)') as (
   fd: number,

@@ -25,7 +25,8 @@ const IP_FREEBIND = 15;
 const IPV6_V6ONLY = 26;
 const IPV6_FREEBIND = 78;
 
-const libc = koffi.load('libc.so.6');
+/** libc, loaded once for every driver that calls it through koffi. */
+export const libc = koffi.load('libc.so.6');
 export const sys = {
   socket: libc.func('int socket(int domain, int type, int protocol)') as (
     d: number,

@@ -6,7 +6,7 @@
 // memory the kernel reads and writes (message headers, iovecs, addresses, payloads) is allocated
 // once per socket and stays put.
 import koffi from 'koffi';
-import { type ListenSpec, openUdpSocket, sys } from './sockets.js';
+import { type ListenSpec, libc, openUdpSocket, sys } from './sockets.js';
 
 /** Datagrams read per recvmmsg call. */
 const BATCH = 64;
@@ -26,7 +26,6 @@ const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const EAGAIN = 11;
 
-const libc = koffi.load('libc.so.6');
 const recvmmsg = libc.func(
   'int recvmmsg(int fd, void *vec, unsigned int vlen, int flags, void *timeout)',
 ) as (fd: number, vec: Buffer, vlen: number, flags: number, timeout: null) => number;

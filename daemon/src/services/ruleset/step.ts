@@ -18,7 +18,6 @@ export class NftablesStep implements ApplyStep {
   private fingerprint = new Map<string, string>();
   private transactions = 0;
   private wholeLoadsAfterRefusal = 0;
-
   private elementTransactions = 0;
 
   /** With `elements`, a change of set elements alone goes straight over netlink (see nft/element-wire.ts). */
