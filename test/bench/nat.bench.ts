@@ -105,8 +105,9 @@ async function applyRounds(
   for (let round = 0; round < 3; round++) {
     // An Apply folds the journal into config.json after it returns: let that finish first.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const config = benchConfig(N, N, 1);
     const started = process.hrtime.bigint();
-    const response = await daemon.client.apply({ config: benchConfig(N, N, 1) });
+    const response = await daemon.client.apply({ config });
     times.push(ms(started));
     nftStep = Number(response.results.find((r) => r.step === 'nftables')?.durationUs ?? 0n) / 1000;
     await daemon.client.apply({ config: withoutNat });

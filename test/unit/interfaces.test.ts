@@ -1,5 +1,5 @@
 import t from 'tap';
-import { diffInterfaces, type ObservedLink } from '../../daemon/src/services/interfaces/diff.js';
+import { diffInterfaces, diffVips, type ObservedLink } from '../../daemon/src/services/interfaces/diff.js';
 import {
   EMPTY_INTERFACE_PLAN,
   type LinkFacts,
@@ -92,3 +92,33 @@ t.test('a NIC that left the config loses the addresses the daemon had put there'
     'only what the daemon placed, not 10.2.0.77',
   );
 });
+
+t.test(
+  'VIPs of two plans compared without the kernel: only those that differ by link or address',
+  async (t) => {
+    const vip = (vipId: string, ip: string, index: number) => ({
+      vipId,
+      ip,
+      index,
+      link: `ens${index}`,
+      mac: '',
+    });
+    const plan = (...vips: ReturnType<typeof vip>[]) => ({ all: () => vips });
+    const kept = vip('v1', '203.0.113.10', 5);
+    const delta = diffVips(
+      plan(kept, vip('v2', '203.0.113.11', 5), vip('v3', '10.1.0.50', 3)),
+      plan(vip('v1-renamed', '203.0.113.10', 5), vip('v3', '10.1.0.50', 4), vip('v4', '203.0.113.12', 5)),
+    );
+    t.same(
+      delta.added.map((v) => `${v.ip}@${v.index}`),
+      ['10.1.0.50@4', '203.0.113.12@5'],
+      'a VIP moved to another link is added there',
+    );
+    t.same(
+      delta.removed.map((v) => `${v.ip}@${v.index}`),
+      ['203.0.113.11@5', '10.1.0.50@3'],
+      'and removed from the old one; an address kept under another id is left alone',
+    );
+    t.same(diffVips(plan(kept), plan(kept)), { added: [], removed: [] }, 'the same VIPs: nothing to do');
+  },
+);

@@ -13,6 +13,7 @@ import { validateConfig } from '../../daemon/src/config/validate.js';
 import { planTransaction } from '../../daemon/src/nft/commands.js';
 import type { NftRuleset, NftSet } from '../../daemon/src/nft/model.js';
 import { type Facts, render } from '../../daemon/src/reconcile/rendered.js';
+import { hashCapacity } from '../../daemon/src/services/nat/render.js';
 import { natConfig } from '../lab/nat-helpers.js';
 import { REPO_ROOT } from '../lab/lab-config.js';
 
@@ -42,6 +43,8 @@ void t.test('the VIP plan holds the /32 VIPs, not the NIC address', (t) => {
   );
   t.end();
 });
+
+const sizes = (r: NftRuleset) => r.tables.flatMap((tb) => tb.sets.map((s) => [s.name, s.size]));
 
 const sets = (r: NftRuleset) =>
   new Map(
@@ -118,6 +121,7 @@ void t.test(
           const derived = render(patched.config, facts);
           const fresh = render(structuredClone(patched.config), facts);
           if (JSON.stringify([...sets(derived.nft)]) !== JSON.stringify([...sets(fresh.nft)])) return false;
+          if (JSON.stringify(sizes(derived.nft)) !== JSON.stringify(sizes(fresh.nft))) return false;
           // Replaying the element commands of the delta on the previous content gives the new content.
           const { commands } = planTransaction(derived.nft, previous.nft, 'diff');
           const content = sets(previous.nft);
@@ -156,3 +160,55 @@ void t.test(
     t.end();
   },
 );
+
+void t.test('hash sets are sized with room; a Patch that outgrows the size reloads the table', (t) => {
+  t.same(
+    [1, 32_768, 32_769, 65_536, 65_537].map(hashCapacity),
+    [65_536, 65_536, 131_072, 131_072, 262_144],
+    'the size only grows past 32k elements, and stays twice the next power of two',
+  );
+  // 32,768 EIPs: one more needs the next size.
+  const full = natConfig();
+  const pub = full.nics.find((n) => n.id === 'pub0');
+  const netA = full.networks.find((n) => n.id === 'net-a');
+  if (pub === undefined || netA === undefined) throw new Error('the NAT config changed');
+  pub.addresses = [...pub.addresses, '100.64.0.1/16'];
+  netA.cidr = '10.1.0.0/16';
+  full.portForwards = [];
+  const ip = (base: number, i: number) => `${base >> 8}.${base & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const last = 32_768 + 2 - full.eips.length;
+  for (let i = 2; i < last; i++) {
+    full.vips.push(create(VipSchema, { id: `big${i}`, ip: ip(100 * 256 + 64, i), nicId: 'pub0' }));
+    full.eips.push(
+      create(EipSchema, { id: `bige${i}`, vipId: `big${i}`, privateIp: ip(10 * 256 + 1, i + 256) }),
+    );
+  }
+  const eipDnat = (r: ReturnType<typeof render>) =>
+    r.nft.tables.flatMap((tb) => tb.sets).find((s) => s.name === 'eip_dnat');
+  const before = render(full, facts);
+  t.equal(eipDnat(before)?.elements.length, 32_768);
+  t.equal(eipDnat(before)?.size, 65_536);
+  const grow = applyPatch(full, [
+    create(PatchOperationSchema, {
+      operation: {
+        case: 'putVip',
+        value: create(VipSchema, { id: 'one-more', ip: '100.64.200.1', nicId: 'pub0' }),
+      },
+    }),
+    create(PatchOperationSchema, {
+      operation: {
+        case: 'putEip',
+        value: create(EipSchema, { id: 'one-more', vipId: 'one-more', privateIp: '10.1.200.1' }),
+      },
+    }),
+  ]);
+  if (Array.isArray(grow)) throw new Error(grow[0]?.description);
+  const grown = render(grow.config, facts);
+  t.ok(eipDnat(grown)?.delta, 'derived from the last render by the Patch');
+  t.equal(eipDnat(grown)?.size, 131_072, 'the set derived by the Patch has the next size');
+  t.equal(eipDnat(render(structuredClone(grow.config), facts))?.size, 131_072, 'as a fresh render counts');
+  t.ok(planTransaction(grown.nft, before.nft, 'diff').structural, 'the table is loaded whole');
+  const back = render(full, facts);
+  t.equal(eipDnat(back)?.size, 65_536, 'and shrinks back when the EIP goes');
+  t.end();
+});

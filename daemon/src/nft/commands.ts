@@ -103,14 +103,14 @@ function updateTable(table: NftTable, old: NftTable): NftPlan {
 }
 
 /**
- * A base chain whose hook changed, or a set whose type or flags changed, forces the table to be
+ * A base chain whose hook changed, or a set whose type, flags or size changed, forces the table to be
  * replaced; regular chains and sets may come and go inside it.
  */
 function sameDefinitions(a: NftTable, b: NftTable): boolean {
   const hooks = (t: NftTable) =>
     JSON.stringify(t.chains.filter((c) => c.hook !== undefined).map((c) => [c.name, c.hook]));
   if (hooks(a) !== hooks(b)) return false;
-  const setType = (s: NftSet) => JSON.stringify([s.type, s.map, s.flags, s.counter === true]);
+  const setType = (s: NftSet) => JSON.stringify([s.type, s.map, s.flags, s.counter === true, s.size]);
   const typesOfB = new Map(b.sets.map((s) => [s.name, setType(s)]));
   return a.sets.every((s) => (typesOfB.get(s.name) ?? setType(s)) === setType(s));
 }
@@ -199,6 +199,7 @@ function setObject(table: NftTable, set: NftSet, withElements: boolean): NftComm
   if (set.map !== undefined) body['map'] = set.map;
   if (set.flags !== undefined && set.flags.length > 0) body['flags'] = set.flags;
   if (set.counter === true) body['stmt'] = [{ counter: null }];
+  if (set.size !== undefined) body['size'] = set.size;
   if (withElements && set.elements.length > 0) body['elem'] = set.elements.map((e) => elementJson(set, e));
   return { [set.map === undefined ? 'set' : 'map']: body };
 }

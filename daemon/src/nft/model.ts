@@ -42,6 +42,8 @@ export interface NftSet {
   readonly flags?: readonly ('interval' | 'constant' | 'timeout' | 'dynamic')[];
   /** Every element carries a packet and byte counter (per-element accounting, e.g. firewall rules). */
   readonly counter?: boolean;
+  /** The most elements the set can hold: the kernel then uses a fixed-size hash (hash sets only). */
+  readonly size?: number;
   /** Elements the data path adds itself (dynamic sets) are not compared when looking for drift. */
   readonly dynamic?: boolean;
   readonly elements: readonly NftElement[];

@@ -1,5 +1,6 @@
 // What must change for the kernel's links to hold an InterfacePlan. Pure: the apply step observes
 // the kernel, calls this, and carries the changes out; the drift check reports them instead.
+import type { VipAddress, VipPlan } from '../nat/render.js';
 import type { InterfacePlan } from './plan.js';
 
 export interface ObservedLink {
@@ -58,6 +59,20 @@ export function diffInterfaces(
       if (present.has(cidr)) changes.push({ kind: 'delete', index: link.index, name: now.name, cidr });
   }
   return changes;
+}
+
+/** VIP addresses to add and remove for the kernel to go from one plan to the other. */
+export type VipDelta = Pick<NonNullable<VipPlan['delta']>, 'added' | 'removed'>;
+
+/** The VIP addresses that differ between two plans (by link and address): O(VIPs), no kernel read. */
+export function diffVips(from: VipPlan, to: VipPlan): VipDelta {
+  const key = (v: VipAddress) => `${v.index} ${v.ip}`;
+  const before = new Set(from.all().map(key));
+  const after = new Set(to.all().map(key));
+  return {
+    added: to.all().filter((v) => !before.has(key(v))),
+    removed: from.all().filter((v) => !after.has(key(v))),
+  };
 }
 
 /** VIP addresses of a plan by link index, in CIDR form. */

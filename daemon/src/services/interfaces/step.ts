@@ -1,17 +1,25 @@
 // The `interfaces` apply step: links up, MTUs, addresses (VIPs included), IP forwarding, through
 // netlink and sysctl. Every IPv4 address it adds is announced with a gratuitous ARP.
 //
-// A write that changes only VIPs (a Patch adding an EIP with its VIP) does not read the kernel's
-// addresses (10k VIPs make that dump cost ~70 ms): the VIP plan says what changed since the plan the
-// kernel holds, and only that is added or removed. Anything else goes the full way: observe, diff,
-// converge. Drift checks always observe.
+// A write whose links are unchanged (a Patch adding an EIP with its VIP, an Apply of the same NICs)
+// does not read the kernel's addresses (10k VIPs make that dump cost ~70–90 ms): the VIPs that differ
+// from the plan the kernel holds (the Patch's delta, or both plans compared) are added or removed,
+// nothing else. Like the nftables step's diff, it trusts that the kernel holds the last plan; the
+// drift check (which always observes) repairs what was changed behind the daemon's back. Anything
+// else goes the full way: observe, diff, converge.
 import type { GratuitousArp } from '../../drivers/arp.js';
 import { type Netlink, rejectedWith } from '../../drivers/netlink.js';
 import { readSysctl, writeSysctl } from '../../drivers/sysctl.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import type { Rendered } from '../../reconcile/rendered.js';
-import { type LinkChange, type ObservedLink, describeChange, diffInterfaces } from './diff.js';
-import type { VipPlan } from '../nat/render.js';
+import {
+  type LinkChange,
+  type ObservedLink,
+  type VipDelta,
+  describeChange,
+  diffInterfaces,
+  diffVips,
+} from './diff.js';
 import { EMPTY_INTERFACE_PLAN, type InterfacePlan } from './plan.js';
 
 /** A router forwards: both families, whatever else the config says. */
@@ -33,7 +41,9 @@ export class InterfacesStep implements ApplyStep {
     const before = previous.interfaces;
     if (before !== EMPTY_INTERFACE_PLAN && sameLinks(next, before)) {
       if (next.vips === before.vips) return { changed: false, summary: '' };
-      if (next.vips.delta?.base === before.vips) return this.changeVips(next.vips.delta);
+      return this.changeVips(
+        next.vips.delta?.base === before.vips ? next.vips.delta : diffVips(before.vips, next.vips),
+      );
     }
     return this.converge(next, before);
   }
@@ -42,7 +52,7 @@ export class InterfacesStep implements ApplyStep {
     return { gratuitous_arps: this.announced };
   }
 
-  private async changeVips(delta: NonNullable<VipPlan['delta']>): Promise<StepChange> {
+  private async changeVips(delta: VipDelta): Promise<StepChange> {
     const summary: string[] = [];
     for (const vip of delta.removed) {
       const change: LinkChange = { kind: 'delete', index: vip.index, name: vip.link, cidr: `${vip.ip}/32` };
