@@ -1,6 +1,8 @@
 // Rendering of the NAT sets: the lab NAT config against a golden file, and sets derived from the
 // previous render by a Patch equal to a fresh render of the patched config (content and delta).
 import { readFileSync, writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import t from 'tap';
 import fc from 'fast-check';
 import { create } from '@bufbuild/protobuf';
@@ -211,4 +213,34 @@ void t.test('hash sets are sized with room; a Patch that outgrows the size reloa
   const back = render(full, facts);
   t.equal(eipDnat(back)?.size, 65_536, 'and shrinks back when the EIP goes');
   t.end();
+});
+
+void t.test('renders derived by Patches do not keep earlier generations alive', async (t) => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  let config = natConfig();
+  let rendered = render(config, facts);
+  const first = new WeakRef(
+    rendered.nft.tables.flatMap((tb) => tb.sets).find((s) => s.name === 'eip_dnat') ?? {},
+  );
+  const firstPlan = new WeakRef(rendered.nat);
+  for (let i = 0; i < 4; i++) {
+    const eip = create(EipSchema, { id: 'e-more', vipId: 'v-eip', privateIp: `10.1.0.${30 + i}` });
+    const patched = applyPatch(config, [
+      create(PatchOperationSchema, { operation: { case: 'putEip', value: eip } }),
+    ]);
+    if (Array.isArray(patched)) throw new Error(patched[0]?.description);
+    config = patched.config;
+    rendered = render(config, facts);
+    t.ok(
+      rendered.nft.tables.some((tb) => tb.sets.some((s) => s.delta !== undefined)),
+      `Patch ${i} derived`,
+    );
+    // WeakRefs hold their targets until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  gc();
+  t.equal(first.deref(), undefined, 'the first generation’s EIP map was collected');
+  t.equal(firstPlan.deref(), undefined, 'and so was its NAT mapping plan');
+  t.ok(rendered.nat.all().length > 0, 'the last render is whole');
 });

@@ -147,9 +147,22 @@ export function applyPatch(
   return { config: final, relocate: (violations) => relocate(final, placed, violations) };
 }
 
+// Copies of lists of 10k objects are made once, at their final length: spreading or filtering grows
+// the new array step by step, and the garbage of a Patch then costs its share of GC pauses.
 function upsert<T extends { id: string }>(list: readonly T[], item: T): T[] {
   const i = list.findIndex((x) => x.id === item.id);
-  return i < 0 ? [...list, item] : list.map((x, j) => (j === i ? item : x));
+  if (i < 0) return list.concat([item]);
+  const copy = list.slice();
+  copy[i] = item;
+  return copy;
+}
+
+function without<T extends { id: string }>(list: readonly T[], id: string): T[] {
+  const i = list.findIndex((x) => x.id === id);
+  if (i < 0) return list as T[];
+  const copy = list.slice();
+  copy.splice(i, 1);
+  return copy;
 }
 
 /** A rule belongs to one set: putting it into one removes it from any other. */
@@ -170,7 +183,8 @@ function deleteObject(
   const list = COLLECTIONS.find((c) => c.kind === kind)?.key;
   if (list !== undefined) {
     const items = config[list] as { id: string }[];
-    return items.some((x) => x.id === id) ? { ...config, [list]: items.filter((x) => x.id !== id) } : config;
+    const kept = without(items, id);
+    return kept === items ? config : { ...config, [list]: kept };
   }
   const firewall = config.firewall;
   switch (kind) {

@@ -55,7 +55,11 @@ export interface NftSet {
 }
 
 export interface NftSetDelta {
-  readonly base: NftSet;
+  /**
+   * Held weakly: a plan only ever compares it with the set the kernel holds now (which the committed
+   * state holds strongly); a strong link would keep every generation since the last full render.
+   */
+  readonly base: WeakRef<NftSet>;
   readonly added: readonly NftElement[];
   readonly removed: readonly NftElement[];
 }

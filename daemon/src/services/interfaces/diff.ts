@@ -67,11 +67,15 @@ export type VipDelta = Pick<NonNullable<VipPlan['delta']>, 'added' | 'removed'>;
 /** The VIP addresses that differ between two plans (by link and address): O(VIPs), no kernel read. */
 export function diffVips(from: VipPlan, to: VipPlan): VipDelta {
   const key = (v: VipAddress) => `${v.index} ${v.ip}`;
-  const before = new Set(from.all().map(key));
-  const after = new Set(to.all().map(key));
+  const [was, is] = [from.all(), to.all()];
+  // The common case, the same VIPs in the same order, without building sets.
+  if (was.length === is.length && was.every((v, i) => v.index === is[i]?.index && v.ip === is[i].ip))
+    return { added: [], removed: [] };
+  const before = new Set(was.map(key));
+  const after = new Set(is.map(key));
   return {
-    added: to.all().filter((v) => !before.has(key(v))),
-    removed: from.all().filter((v) => !after.has(key(v))),
+    added: is.filter((v) => !before.has(key(v))),
+    removed: was.filter((v) => !after.has(key(v))),
   };
 }
 

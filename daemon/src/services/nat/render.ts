@@ -37,7 +37,8 @@ export interface VipAddress {
 export interface LazyList<T> {
   all(): readonly T[];
   readonly delta?: {
-    readonly base: LazyList<T>;
+    /** Held weakly, like NftSetDelta's base (nft/model.ts): a strong chain would keep every generation. */
+    readonly base: WeakRef<LazyList<T>>;
     readonly added: readonly T[];
     readonly removed: readonly T[];
   };
@@ -279,8 +280,8 @@ function fullRender(config: RouterConfig, interfaces: InterfacePlan, links: stri
     vipById,
     output: {
       sets,
-      vips: { all: lazy(() => addressList(config, addresses)) },
-      plan: { all: lazy(() => mappingList(config, mappings)) },
+      vips: { all: addressList(config, addresses) },
+      plan: { all: mappingList(config, mappings) },
     },
   };
 }
@@ -355,7 +356,13 @@ function derive(last: Memo, config: RouterConfig, interfaces: InterfacePlan): Me
     const base = last.output.sets.get(name);
     sets.set(
       name,
-      makeSet(name, config, last.pieces, hairpin, base && { base, added: plus, removed: minus }),
+      makeSet(
+        name,
+        config,
+        last.pieces,
+        hairpin,
+        base && { base: new WeakRef(base), added: plus, removed: minus },
+      ),
     );
   }
 
@@ -370,15 +377,15 @@ function derive(last: Memo, config: RouterConfig, interfaces: InterfacePlan): Me
     vipAdded.length + vipRemoved.length === 0
       ? last.output.vips
       : {
-          all: lazy(() => addressList(config, last.addresses)),
-          delta: { base: last.output.vips, added: vipAdded, removed: vipRemoved },
+          all: addressList(config, last.addresses),
+          delta: { base: new WeakRef(last.output.vips), added: vipAdded, removed: vipRemoved },
         };
   const plan: NatPlan =
     plus.length + minus.length === 0
       ? last.output.plan
       : {
-          all: lazy(() => mappingList(config, last.mappings)),
-          delta: { base: last.output.plan, added: plus, removed: minus },
+          all: mappingList(config, last.mappings),
+          delta: { base: new WeakRef(last.output.plan), added: plus, removed: minus },
         };
   return {
     ...last,
@@ -414,7 +421,8 @@ function makeSet(
       : source.flatMap((o) => (pieces.get(o) ?? []).filter((p) => p.set === name).map((p) => p.element)),
   );
   const hashed = type.flags === undefined;
-  const base = delta === undefined ? undefined : elementCounts.get(delta.base);
+  const baseSet = delta?.base.deref();
+  const base = baseSet === undefined ? undefined : elementCounts.get(baseSet);
   const count =
     !hashed || delta === undefined || base === undefined
       ? undefined
@@ -447,15 +455,17 @@ export function hashCapacity(count: number): number {
   return count <= floor / 2 ? floor : 2 ** Math.ceil(Math.log2(count)) * 2;
 }
 
-function addressList(config: RouterConfig, addresses: WeakMap<Vip, VipAddress | null>): VipAddress[] {
-  return config.vips.flatMap((v) => nonNull(addresses.get(v)));
+// The lazy lists are made here, not inside derive(): a closure there would share derive's context,
+// which holds the last memo, and each generation would keep the one before alive.
+function addressList(config: RouterConfig, addresses: WeakMap<Vip, VipAddress | null>): () => VipAddress[] {
+  return lazy(() => config.vips.flatMap((v) => nonNull(addresses.get(v))));
 }
 
 function mappingList(
   config: RouterConfig,
   mappings: WeakMap<NatObject, readonly NatMapping[]>,
-): NatMapping[] {
-  return [...config.eips, ...config.portForwards].flatMap((o) => mappings.get(o) ?? []);
+): () => NatMapping[] {
+  return lazy(() => [...config.eips, ...config.portForwards].flatMap((o) => mappings.get(o) ?? []));
 }
 
 /** Drops what is both added and removed (an object replaced by an equal one): nothing changes there. */

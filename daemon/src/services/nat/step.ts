@@ -74,11 +74,13 @@ export class NatStep implements ApplyStep {
 /** Mappings of `previous` that `next` no longer has identically (removed or changed), one per key. */
 export function changedMappings(next: NatPlan, previous: NatPlan): NatMapping[] {
   if (next === previous) return [];
-  const gone = next.delta?.base === previous ? next.delta.removed : missingFrom(next.all(), previous.all());
+  const gone =
+    next.delta?.base.deref() === previous ? next.delta.removed : missingFrom(next.all(), previous.all());
   return [...new Map(gone.map((m) => [m.key, m])).values()];
 }
 
 function missingFrom(next: readonly NatMapping[], previous: readonly NatMapping[]): NatMapping[] {
+  if (previous.length === 0) return [];
   const id = (m: NatMapping) => `${m.key} ${m.signature}`;
   const kept = new Set(next.map(id));
   return previous.filter((m) => !kept.has(id(m)));
