@@ -11,13 +11,11 @@ import { type ElementBatch, encodeElementBatch } from '../nft/element-wire.js';
 import type { NftCommand } from '../nft/commands.js';
 import type { NftRuleset } from '../nft/model.js';
 import { NftError } from './nftables.js';
-import { lastError, libc, sys } from './sockets.js';
+import { SOCK_CLOEXEC, SOL_SOCKET, lastError, libc, sys } from './sockets.js';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_NETFILTER = 12;
-const SOL_SOCKET = 1;
 const SO_SNDBUFFORCE = 32;
 const SOL_NETLINK = 270;
 /** Errors echo only the failed message's header, not its 60 KB of elements. */

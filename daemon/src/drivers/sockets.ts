@@ -12,8 +12,9 @@ const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
+/** Shared with the other drivers that make sockets through libc (nft-netlink.ts). */
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_BROADCAST = 6;
 const SO_RCVBUF = 8;

@@ -420,24 +420,26 @@ function makeSet(
       ? hairpin.map((p) => p.element)
       : source.flatMap((o) => (pieces.get(o) ?? []).filter((p) => p.set === name).map((p) => p.element)),
   );
-  const hashed = type.flags === undefined;
+  // Only hash sets are sized, so only they are counted (an interval set's elements stay unlisted).
   const baseSet = delta?.base.deref();
   const base = baseSet === undefined ? undefined : elementCounts.get(baseSet);
   const count =
-    !hashed || delta === undefined || base === undefined
+    type.flags !== undefined
       ? undefined
-      : base + delta.added.length - delta.removed.length;
+      : delta === undefined || base === undefined
+        ? elements().length
+        : base + delta.added.length - delta.removed.length;
   const set: NftSet = {
     name,
     ...type,
     ...(counter === true && { counter: true }),
-    ...(hashed && { size: hashCapacity(count ?? elements().length) }),
+    ...(count !== undefined && { size: hashCapacity(count) }),
     get elements() {
       return elements();
     },
     ...(delta !== undefined && { delta }),
   };
-  if (hashed) elementCounts.set(set, count ?? elements().length);
+  if (count !== undefined) elementCounts.set(set, count);
   return set;
 }
 
