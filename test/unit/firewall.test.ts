@@ -16,6 +16,7 @@ import {
   FirewallRuleSetSchema,
   FirewallSchema,
 } from '../../daemon/src/gen/vrouter/v1/firewall_pb.js';
+import { NicRole } from '../../daemon/src/gen/vrouter/v1/interfaces_pb.js';
 import { ObjectKind } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { validateConfig } from '../../daemon/src/config/validate.js';
 import { applyPatch } from '../../daemon/src/config/patch.js';
@@ -486,3 +487,36 @@ t.test('a Patch adding a rule that joins a block sends one element and keeps eve
     ],
   });
 });
+
+t.test(
+  'an inbound set the config does not list is reused while its system rules stay the same',
+  async (t) => {
+    const config = labConfig();
+    const interfaces = planInterfaces(config, LINKS);
+    const byId = (c: RouterConfig) =>
+      new Map(planFirewall(c, planInterfaces(c, LINKS), undefined).ruleSets.map((s) => [s.id, s]));
+    const first = byId(config);
+    t.notOk(
+      config.firewall?.ruleSets.some((s) => s.id === 'pub0.in'),
+      'pub0.in is not listed',
+    );
+    const again = byId(config);
+    for (const [id, set] of first) t.equal(again.get(id), set, `${id}: the same model (compiled once)`);
+    const api = new Map(
+      planFirewall(config, interfaces, managementApiOf('0.0.0.0:7800')).ruleSets.map((s) => [s.id, s]),
+    );
+    t.not(api.get('mgmt0.in'), again.get('mgmt0.in'), 'a new system rule (the API) makes a new model');
+    t.ok(
+      api.get('mgmt0.in')?.rules.some((r) => r.id.endsWith('/management-api')),
+      'holding that rule',
+    );
+    t.equal(api.get('pub0.in'), again.get('pub0.in'), 'the other NICs keep theirs');
+    const changed = structuredClone(config);
+    const pub = changed.nics.find((n) => n.id === 'pub0');
+    if (pub === undefined) throw new Error('the lab config changed');
+    pub.role = NicRole.PRIVATE;
+    const asPrivate = byId(changed).get('pub0.in');
+    t.not(asPrivate, again.get('pub0.in'), 'a NIC that changes role gets its role’s rules');
+    t.ok(asPrivate?.rules.some((r) => r.id.endsWith('/dhcp')));
+  },
+);

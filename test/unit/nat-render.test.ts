@@ -55,6 +55,26 @@ const sets = (r: NftRuleset) =>
       .map((s: NftSet) => [s.name, s.elements.map((e) => JSON.stringify(e)).sort()]),
   );
 
+/** The NAT config with `count` EIPs (on a wider public subnet and network A), no port forwards. */
+function manyEips(count: number): RouterConfig {
+  const config = natConfig();
+  const pub = config.nics.find((n) => n.id === 'pub0');
+  const netA = config.networks.find((n) => n.id === 'net-a');
+  if (pub === undefined || netA === undefined) throw new Error('the NAT config changed');
+  pub.addresses = [...pub.addresses, '100.64.0.1/16'];
+  netA.cidr = '10.1.0.0/16';
+  config.portForwards = [];
+  const ip = (base: number, i: number) => `${base >> 8}.${base & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const last = count + 2 - config.eips.length;
+  for (let i = 2; i < last; i++) {
+    config.vips.push(create(VipSchema, { id: `big${i}`, ip: ip(100 * 256 + 64, i), nicId: 'pub0' }));
+    config.eips.push(
+      create(EipSchema, { id: `bige${i}`, vipId: `big${i}`, privateIp: ip(10 * 256 + 1, i + 256) }),
+    );
+  }
+  return config;
+}
+
 const operation = fc.oneof(
   fc.record({ n: fc.integer({ min: 0, max: 5 }) }).map(({ n }) =>
     create(PatchOperationSchema, {
@@ -170,21 +190,7 @@ void t.test('hash sets are sized with room; a Patch that outgrows the size reloa
     'the size only grows past 32k elements, and stays twice the next power of two',
   );
   // 32,768 EIPs: one more needs the next size.
-  const full = natConfig();
-  const pub = full.nics.find((n) => n.id === 'pub0');
-  const netA = full.networks.find((n) => n.id === 'net-a');
-  if (pub === undefined || netA === undefined) throw new Error('the NAT config changed');
-  pub.addresses = [...pub.addresses, '100.64.0.1/16'];
-  netA.cidr = '10.1.0.0/16';
-  full.portForwards = [];
-  const ip = (base: number, i: number) => `${base >> 8}.${base & 255}.${(i >> 8) & 255}.${i & 255}`;
-  const last = 32_768 + 2 - full.eips.length;
-  for (let i = 2; i < last; i++) {
-    full.vips.push(create(VipSchema, { id: `big${i}`, ip: ip(100 * 256 + 64, i), nicId: 'pub0' }));
-    full.eips.push(
-      create(EipSchema, { id: `bige${i}`, vipId: `big${i}`, privateIp: ip(10 * 256 + 1, i + 256) }),
-    );
-  }
+  const full = manyEips(32_768);
   const eipDnat = (r: ReturnType<typeof render>) =>
     r.nft.tables.flatMap((tb) => tb.sets).find((s) => s.name === 'eip_dnat');
   const before = render(full, facts);
@@ -243,4 +249,39 @@ void t.test('renders derived by Patches do not keep earlier generations alive', 
   t.equal(first.deref(), undefined, 'the first generation’s EIP map was collected');
   t.equal(firstPlan.deref(), undefined, 'and so was its NAT mapping plan');
   t.ok(rendered.nat.all().length > 0, 'the last render is whole');
+});
+
+void t.test('what a Patch renders dies young: the young-generation GC promotes none of it', async (t) => {
+  // A rendered object that outlives a scavenge while dead (a getter's AccessorPair lives in the old
+  // generation) keeps what it points to alive through each scavenge: then every Patch's config and sets
+  // move to the old generation, the scavenges take longer, and only a full GC frees them.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
+  let config = manyEips(5_000);
+  let rendered = render(config, facts);
+  const eip = create(EipSchema, { id: 'e-more', vipId: 'v-eip', privateIp: '10.1.0.30' });
+  const put = [create(PatchOperationSchema, { operation: { case: 'putEip', value: eip } })];
+  const remove = [
+    create(PatchOperationSchema, {
+      operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-more' } },
+    }),
+  ];
+  const oldSpace = () =>
+    v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? 0;
+  gc();
+  const before = oldSpace();
+  const patches = 300;
+  for (let i = 0; i < patches; i++) {
+    const patched = applyPatch(config, i % 2 === 0 ? put : remove);
+    if (Array.isArray(patched)) throw new Error(patched[0]?.description);
+    config = patched.config;
+    rendered = render(config, facts);
+  }
+  gc({ type: 'minor' });
+  gc({ type: 'minor' });
+  const promoted = oldSpace() - before;
+  // Each Patch's EIP list alone is 40 KB: promoting them all would be 12 MB.
+  t.ok(promoted < 2 ** 21, `${(promoted / 2 ** 20).toFixed(1)} MB promoted by ${patches} Patches`);
+  const eipDnat = rendered.nft.tables.flatMap((tb) => tb.sets).find((s) => s.name === 'eip_dnat');
+  t.equal(eipDnat?.elements.length, 5_000, 'the last render is whole');
 });

@@ -122,7 +122,7 @@ function sameRules(a: NftChain, b: NftChain): boolean {
 
 function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftCommand[] {
   if (set === before) return [];
-  if (set.delta?.base.deref() === before)
+  if (set.delta !== undefined && set.delta.base === before.revision)
     return elementCommands(table, set, set.delta.removed, set.delta.added);
   if (before.elements.length === 0 || set.elements.length === 0)
     return elementCommands(table, set, before.elements, set.elements);

@@ -47,6 +47,8 @@ export interface NftSet {
   /** Elements the data path adds itself (dynamic sets) are not compared when looking for drift. */
   readonly dynamic?: boolean;
   readonly elements: readonly NftElement[];
+  /** Names this rendering of the set, for a later delta (reconcile/revision.ts), when it may have one. */
+  readonly revision?: number;
   /**
    * Set when the set was derived from `base` by a few element changes (a Patch): the transaction
    * planner then sends just these when the kernel holds `base`, without comparing all elements.
@@ -55,11 +57,10 @@ export interface NftSet {
 }
 
 export interface NftSetDelta {
-  /**
-   * Held weakly: a plan only ever compares it with the set the kernel holds now (which the committed
-   * state holds strongly); a strong link would keep every generation since the last full render.
-   */
-  readonly base: WeakRef<NftSet>;
+  /** The revision of the set this one was derived from (reconcile/revision.ts says why not the set). */
+  readonly base: number;
+  /** How many elements the set holds now (hash sets, which are sized by it). */
+  readonly count?: number;
   readonly added: readonly NftElement[];
   readonly removed: readonly NftElement[];
 }

@@ -204,6 +204,7 @@ export function planFirewall(
     ),
   );
   const ospfNics = new Set((config.ospf?.interfaces ?? []).map((i) => i.nicId));
+  const unlisted = new Map<string, KnownModel>();
 
   const ruleSets: ModelRuleSet[] = config.nics.map((nic) => {
     const id = inboundSetId(nic.id);
@@ -214,13 +215,18 @@ export function planFirewall(
       ospf: ospfNics.has(nic.id),
       api: !hasManagementNic || nic.role === NicRole.MANAGEMENT ? api : undefined,
     });
-    return modelSet(set, system, () => ({
+    const description = set?.description || `inbound of ${nic.id} (${NicRole[nic.role].toLowerCase()})`;
+    const build = (): ModelRuleSet => ({
       id,
-      description: set?.description || `inbound of ${nic.id} (${NicRole[nic.role].toLowerCase()})`,
+      description,
       kind: 'inbound',
       rules: ordered(id, system, set?.rules ?? []),
-    }));
+    });
+    return set === undefined
+      ? unlistedSet(id, JSON.stringify([description, system]), build, unlisted)
+      : modelSet(set, system, build);
   });
+  lastUnlisted = unlisted;
   for (const set of config.firewall?.ruleSets ?? [])
     if (nicOfInboundSetId(set.id) === undefined)
       ruleSets.push(
@@ -255,19 +261,42 @@ const OUTBOUND_SYSTEM_RULES: readonly SystemRule[] = [ESTABLISHED, DEFAULT_ACCEP
  * by this object, so a Patch of one set of 9999 rules does not recompile the others. (Configs are
  * never changed in place once validated: Patch copies what it changes.)
  */
-const models = new WeakMap<FirewallRuleSet, { system: string; model: ModelRuleSet }>();
+const models = new WeakMap<FirewallRuleSet, KnownModel>();
+
+interface KnownModel {
+  readonly system: string;
+  readonly model: ModelRuleSet;
+}
 
 function modelSet(
-  set: FirewallRuleSet | undefined,
+  set: FirewallRuleSet,
   system: readonly SystemRule[],
   build: () => ModelRuleSet,
 ): ModelRuleSet {
-  if (set === undefined) return build();
   const key = JSON.stringify(system);
   const known = models.get(set);
   if (known?.system === key) return known.model;
   const model = build();
   models.set(set, { system: key, model });
+  return model;
+}
+
+/**
+ * The inbound sets the config does not list (system rules only), by id, as the last plan made them:
+ * reused while their description and system rules are the same (so the renderer's compiled chain is
+ * too), and forgotten with their NIC.
+ */
+let lastUnlisted = new Map<string, KnownModel>();
+
+function unlistedSet(
+  id: string,
+  key: string,
+  build: () => ModelRuleSet,
+  into: Map<string, KnownModel>,
+): ModelRuleSet {
+  const known = lastUnlisted.get(id);
+  const model = known?.system === key ? known.model : build();
+  into.set(id, { system: key, model });
   return model;
 }
 

@@ -42,7 +42,9 @@ export class InterfacesStep implements ApplyStep {
     if (before !== EMPTY_INTERFACE_PLAN && sameLinks(next, before)) {
       if (next.vips === before.vips) return { changed: false, summary: '' };
       return this.changeVips(
-        next.vips.delta?.base.deref() === before.vips ? next.vips.delta : diffVips(before.vips, next.vips),
+        next.vips.delta !== undefined && next.vips.delta.base === before.vips.revision
+          ? next.vips.delta
+          : diffVips(before.vips, next.vips),
       );
     }
     return this.converge(next, before);

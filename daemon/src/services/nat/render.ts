@@ -9,7 +9,9 @@
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import type { Eip, PortForward, Snat, Vip } from '../../gen/vrouter/v1/nat_pb.js';
 import { identityDiff } from '../../config/identity-diff.js';
-import type { NftElement, NftSet } from '../../nft/model.js';
+import { nextRevision } from '../../reconcile/revision.js';
+import type { NftElement, NftSet, NftSetDelta } from '../../nft/model.js';
+import { LazySet } from './lazy-set.js';
 import type { InterfacePlan, LinkPlan } from '../interfaces/plan.js';
 import {
   type Piece,
@@ -36,9 +38,11 @@ export interface VipAddress {
 /** A list built lazily, and the change since `base` when derived by a Patch. */
 export interface LazyList<T> {
   all(): readonly T[];
+  /** Names this list, for a later delta (reconcile/revision.ts). */
+  readonly revision?: number;
   readonly delta?: {
-    /** Held weakly, like NftSetDelta's base (nft/model.ts): a strong chain would keep every generation. */
-    readonly base: WeakRef<LazyList<T>>;
+    /** The revision of the list this one was derived from (reconcile/revision.ts says why not the list). */
+    readonly base: number;
     readonly added: readonly T[];
     readonly removed: readonly T[];
   };
@@ -265,7 +269,7 @@ function fullRender(config: RouterConfig, interfaces: InterfacePlan, links: stri
     for (const o of list) remember(o, kind, context, pieces, mappings);
   for (const vip of config.vips) addresses.set(vip, context.address(vip));
   const sets = new Map<SetName, NftSet>();
-  for (const name of SET_NAMES) sets.set(name, makeSet(name, config, pieces, hairpin, undefined));
+  for (const name of SET_NAMES) sets.set(name, makeSet(name, config, pieces, hairpin));
   return {
     nics: config.nics,
     networks: config.networks,
@@ -280,8 +284,8 @@ function fullRender(config: RouterConfig, interfaces: InterfacePlan, links: stri
     vipById,
     output: {
       sets,
-      vips: { all: addressList(config, addresses) },
-      plan: { all: mappingList(config, mappings) },
+      vips: { all: addressList(config, addresses), revision: nextRevision() },
+      plan: { all: mappingList(config, mappings), revision: nextRevision() },
     },
   };
 }
@@ -356,13 +360,7 @@ function derive(last: Memo, config: RouterConfig, interfaces: InterfacePlan): Me
     const base = last.output.sets.get(name);
     sets.set(
       name,
-      makeSet(
-        name,
-        config,
-        last.pieces,
-        hairpin,
-        base && { base: new WeakRef(base), added: plus, removed: minus },
-      ),
+      makeSet(name, config, last.pieces, hairpin, base && { base, added: plus, removed: minus }),
     );
   }
 
@@ -378,14 +376,16 @@ function derive(last: Memo, config: RouterConfig, interfaces: InterfacePlan): Me
       ? last.output.vips
       : {
           all: addressList(config, last.addresses),
-          delta: { base: new WeakRef(last.output.vips), added: vipAdded, removed: vipRemoved },
+          revision: nextRevision(),
+          delta: { base: last.output.vips.revision ?? 0, added: vipAdded, removed: vipRemoved },
         };
   const plan: NatPlan =
     plus.length + minus.length === 0
       ? last.output.plan
       : {
           all: mappingList(config, last.mappings),
-          delta: { base: new WeakRef(last.output.plan), added: plus, removed: minus },
+          revision: nextRevision(),
+          delta: { base: last.output.plan.revision ?? 0, added: plus, removed: minus },
         };
   return {
     ...last,
@@ -403,7 +403,7 @@ function makeSet(
   config: RouterConfig,
   pieces: WeakMap<NatObject, readonly Piece[]>,
   hairpin: readonly Piece[],
-  delta: NftSet['delta'],
+  derived?: { readonly base: NftSet; readonly added: NftElement[]; readonly removed: NftElement[] },
 ): NftSet {
   const { counter, ...type } = SET_TYPES[name];
   const from = SOURCE[name];
@@ -421,30 +421,31 @@ function makeSet(
       : source.flatMap((o) => (pieces.get(o) ?? []).filter((p) => p.set === name).map((p) => p.element)),
   );
   // Only hash sets are sized, so only they are counted (an interval set's elements stay unlisted).
-  const baseSet = delta?.base.deref();
-  const base = baseSet === undefined ? undefined : elementCounts.get(baseSet);
   const count =
     type.flags !== undefined
       ? undefined
-      : delta === undefined || base === undefined
+      : derived === undefined
         ? elements().length
-        : base + delta.added.length - delta.removed.length;
-  const set: NftSet = {
-    name,
-    ...type,
-    ...(counter === true && { counter: true }),
-    ...(count !== undefined && { size: hashCapacity(count) }),
-    get elements() {
-      return elements();
+        : (derived.base.delta?.count ?? derived.base.elements.length) +
+          derived.added.length -
+          derived.removed.length;
+  const base = derived?.base.revision;
+  const delta: NftSetDelta | undefined =
+    derived === undefined || base === undefined
+      ? undefined
+      : { base, added: derived.added, removed: derived.removed, ...(count !== undefined && { count }) };
+  return new LazySet(
+    {
+      name,
+      ...type,
+      ...(counter === true && { counter: true }),
+      ...(count !== undefined && { size: hashCapacity(count) }),
+      revision: nextRevision(),
+      ...(delta !== undefined && { delta }),
     },
-    ...(delta !== undefined && { delta }),
-  };
-  if (count !== undefined) elementCounts.set(set, count);
-  return set;
+    elements,
+  );
 }
-
-/** How many elements each rendered hash set holds, known without listing them (a Patch's delta). */
-const elementCounts = new WeakMap<NftSet, number>();
 
 /**
  * A hash set given a size gets a fixed-size hash table in the kernel instead of a resizable one: a

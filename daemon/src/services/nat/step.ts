@@ -75,7 +75,9 @@ export class NatStep implements ApplyStep {
 export function changedMappings(next: NatPlan, previous: NatPlan): NatMapping[] {
   if (next === previous) return [];
   const gone =
-    next.delta?.base.deref() === previous ? next.delta.removed : missingFrom(next.all(), previous.all());
+    next.delta !== undefined && next.delta.base === previous.revision
+      ? next.delta.removed
+      : missingFrom(next.all(), previous.all());
   return [...new Map(gone.map((m) => [m.key, m])).values()];
 }
 
