@@ -69,7 +69,7 @@ export function compileRuleSet(set: ModelRuleSet): ChainItem[] {
 
   for (const rule of set.rules) {
     if (rule.disabled) continue;
-    const candidate = blockable(rule);
+    const candidate = candidateOf(rule);
     if (candidate === undefined) {
       const boxes = rule.system ? undefined : productBoxes(dimLists(rule));
       if (boxes === undefined) barrier = chain.length;
@@ -81,8 +81,7 @@ export function compileRuleSet(set: ModelRuleSet): ChainItem[] {
     // moving it before them changes nothing) and after the last barrier.
     let floor = barrier;
     for (const box of candidate.boxes) floor = Math.max(floor, placed.highestOverlapping(box));
-    const key = classOf(rule, candidate);
-    const ofClass = blocks.get(key) ?? [];
+    const ofClass = blocks.get(candidate.class) ?? [];
     let target: BlockDraft | undefined;
     for (let i = ofClass.length - 1; i >= 0; i--) {
       const block = ofClass[i];
@@ -95,7 +94,7 @@ export function compileRuleSet(set: ModelRuleSet): ChainItem[] {
     if (target === undefined) {
       target = new BlockDraft(chain.length, rule, candidate);
       chain.push(target);
-      blocks.set(key, [...ofClass, target]);
+      blocks.set(candidate.class, [...ofClass, target]);
     } else target.add(rule, candidate);
     for (const box of candidate.boxes) placed.add(box, target.position);
   }
@@ -110,15 +109,17 @@ export function compileRuleSet(set: ModelRuleSet): ChainItem[] {
  * IPv4-only already, for ports because blocks with ports always match TCP, UDP or ICMP, whose
  * headers hold them.
  */
-function classOf(rule: ModelRule, candidate: Candidate): string {
+function classOf(rule: ModelRule, dims: ReadonlySet<Dim>, hash: Candidate['hash']): string {
   const states = rule.match.states === undefined ? '*' : [...rule.match.states].sort().join(',');
   const shape =
-    candidate.hash?.signature ??
-    `ranged:${candidate.dims.has('protocol') ? 'p' : ''}${candidate.dims.has('source') || candidate.dims.has('destination') ? 'a' : ''}`;
+    hash?.signature ??
+    `ranged:${dims.has('protocol') ? 'p' : ''}${dims.has('source') || dims.has('destination') ? 'a' : ''}`;
   return `${rule.action}|${states}|${shape}`;
 }
 
 interface Candidate {
+  /** Which blocks it may join (classOf). */
+  readonly class: string;
   readonly dims: ReadonlySet<Dim>;
   /** The rule's conditions multiplied out: one box of five intervals per combination. */
   readonly boxes: readonly (readonly Interval[])[];
@@ -141,6 +142,22 @@ function dimLists(rule: ModelRule): (readonly Interval[] | undefined)[] {
   ];
 }
 
+/**
+ * What `blockable` found for each rule, by its model object, which plan.ts keeps while the rule's
+ * config object is the same: a Patch of one rule recompiles its set of 9999 without working out the
+ * other 9998 again. (Models are never changed once made.)
+ */
+const candidates = new WeakMap<ModelRule, Candidate | null>();
+
+function candidateOf(rule: ModelRule): Candidate | undefined {
+  let candidate = candidates.get(rule);
+  if (candidate === undefined) {
+    candidate = blockable(rule) ?? null;
+    candidates.set(rule, candidate);
+  }
+  return candidate ?? undefined;
+}
+
 /** Custom rules matching only on the five key dimensions (and states) can join a block. */
 function blockable(rule: ModelRule): Candidate | undefined {
   const m = rule.match;
@@ -150,7 +167,8 @@ function blockable(rule: ModelRule): Candidate | undefined {
   if (dims.size === 0) return undefined;
   const boxes = productBoxes(lists);
   if (boxes === undefined) return undefined;
-  return { dims, boxes, hash: hashSignature(lists) };
+  const hash = hashSignature(lists);
+  return { class: classOf(rule, dims, hash), dims, boxes, hash };
 }
 
 /** The match multiplied out, one box per combination; undefined when that is too many. */

@@ -23,7 +23,7 @@ export function validateFirewall(config: RouterConfig, nics: NicLookup, v: Viola
   const firewall = config.firewall;
   if (firewall === undefined) return;
   const setIds = new UniqueKeys<string>(v, 'rule set id');
-  const ruleIds = new UniqueKeys<string>(v, 'rule id');
+  const ruleIds = new Map<string, number>();
   const known = new Set<string>();
   firewall.ruleSets.forEach((set, i) => {
     const path = `firewall.rule_sets[${i}]`;
@@ -35,7 +35,17 @@ export function validateFirewall(config: RouterConfig, nics: NicLookup, v: Viola
         `${path}.rules[${MAX_RULES_PER_SET}]`,
         `a rule set holds at most ${MAX_RULES_PER_SET} rules; this one has ${set.rules.length}`,
       );
-    set.rules.forEach((rule, j) => checkRule(rule, `${path}.rules[${j}]`, ruleIds, v));
+    set.rules.forEach((rule, j) => {
+      if (!validRules.has(rule) && !checkRule(rule, rulePath(i, j), v)) return;
+      // Where each id was first seen, as a number: 20k path strings per Patch would be garbage.
+      const first = ruleIds.get(rule.id);
+      if (first === undefined) ruleIds.set(rule.id, i * RULES_PER_CODE + j);
+      else
+        v.add(
+          `${rulePath(i, j)}.id`,
+          `duplicate rule id "${rule.id}" (also ${rulePath(Math.floor(first / RULES_PER_CODE), first % RULES_PER_CODE)}.id)`,
+        );
+    });
   });
   for (const id of nics.keys()) known.add(inboundSetId(id));
   checkAttachments(config, nics, known, v);
@@ -51,13 +61,29 @@ function checkRuleSetId(set: FirewallRuleSet, path: string, nics: NicLookup, v: 
   return true;
 }
 
-function checkRule(rule: FirewallRule, path: string, ids: UniqueKeys<string>, v: Violations): void {
+const RULES_PER_CODE = 2 ** 26;
+
+function rulePath(set: number, rule: number): string {
+  return `firewall.rule_sets[${set}].rules[${rule}]`;
+}
+
+/**
+ * Custom rules found valid on their own (everything but the uniqueness of their id), by object: a
+ * Patch of one rule among sets of 9999 checks that rule again, not all of them. Configs are never
+ * changed in place once validated (Patch copies what it changes).
+ */
+const validRules = new WeakSet<FirewallRule>();
+
+/** Checks what a rule must be on its own; whether its id may be claimed (well-formed, not a system one). */
+function checkRule(rule: FirewallRule, path: string, v: Violations): boolean {
+  const before = v.items.length;
+  let claimable = false;
   if (isSystemRuleId(rule.id))
     v.add(
       `${path}.id`,
       `"${rule.id}" names a system rule (<set>/<name>); system rules cannot be added or changed`,
     );
-  else if (checkId(v, `${path}.id`, rule.id)) ids.claim(rule.id, `${path}.id`, `"${rule.id}"`);
+  else claimable = checkId(v, `${path}.id`, rule.id);
   checkPriority(rule.priority, `${path}.priority`, v);
   if (rule.action === FirewallAction.UNSPECIFIED) v.add(`${path}.action`, 'required: accept, drop or reject');
   else if (!(rule.action in FirewallAction)) v.add(`${path}.action`, `unknown action ${rule.action}`);
@@ -74,6 +100,8 @@ function checkRule(rule: FirewallRule, path: string, ids: UniqueKeys<string>, v:
     else if (!(state in ConnectionState)) v.add(`${path}.states[${k}]`, `unknown state ${state}`);
   });
   checkText(v, `${path}.description`, rule.description);
+  if (v.items.length === before) validRules.add(rule);
+  return claimable;
 }
 
 function checkPriority(priority: number, path: string, v: Violations): void {
