@@ -10,6 +10,7 @@ import {
   FirewallProtocol,
   FirewallRuleSchema,
 } from '../../daemon/src/gen/vrouter/v1/firewall_pb.js';
+import { BoxIndex } from '../../daemon/src/services/firewall/box-index.js';
 import { type ChainItem, DIMS, compileRuleSet } from '../../daemon/src/services/firewall/compile.js';
 import { type Packet, decide, matches } from '../../daemon/src/services/firewall/evaluate.js';
 import type { ConnState, ModelRuleSet } from '../../daemon/src/services/firewall/model.js';
@@ -222,4 +223,37 @@ t.test('a rule never moves past one it overlaps with another action', async (t) 
     item.kind === 'block' ? item.rules.map((r) => r.id).join('+') : item.rule.id,
   );
   t.same(order, ['a1+a2+a3', 'd1', 'a4'], 'a3 joins the first block (disjoint from d1), a4 stays behind d1');
+});
+
+t.test('the box index answers what comparing with every box answers', async () => {
+  // Narrow and wide intervals in every dimension, so that buckets, wide lists and whole scans all answer.
+  const interval = (max: number) =>
+    fc
+      .tuple(fc.nat(max), fc.oneof(fc.constant(0), fc.nat(16), fc.nat(max)))
+      .map(([from, width]): [number, number] => [from, Math.min(max, from + width)]);
+  const box = fc.tuple(
+    fc.oneof(fc.constantFrom<[number, number]>([6, 6], [17, 17], [0, 255])),
+    interval(0xffffffff),
+    interval(0xffffffff),
+    interval(65535),
+    interval(65535),
+  );
+  const overlap = (a: readonly [number, number][], b: readonly [number, number][]) =>
+    a.every(([from, to], d) => from <= (b[d]?.[1] ?? 0) && (b[d]?.[0] ?? 0) <= to);
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(box, fc.nat(50)), { maxLength: 60 }),
+      fc.array(box, { maxLength: 20 }),
+      (added, queries) => {
+        const index = new BoxIndex();
+        for (const [b, tag] of added) index.add(b, tag);
+        return queries.every(
+          (q) =>
+            index.highestOverlapping(q) ===
+            added.reduce((found, [b, tag]) => (tag > found && overlap(b, q) ? tag : found), -1),
+        );
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
