@@ -16,6 +16,7 @@ export class LazySet implements NftSet {
   readonly flags?: NftSet['flags'];
   readonly counter?: boolean;
   readonly size?: number;
+  readonly dynamic?: boolean;
   readonly revision?: number;
   readonly delta?: NftSetDelta;
   readonly #elements: () => readonly NftElement[];
@@ -28,6 +29,7 @@ export class LazySet implements NftSet {
     if (shape.flags !== undefined) this.flags = shape.flags;
     if (shape.counter !== undefined) this.counter = shape.counter;
     if (shape.size !== undefined) this.size = shape.size;
+    if (shape.dynamic !== undefined) this.dynamic = shape.dynamic;
     if (shape.revision !== undefined) this.revision = shape.revision;
     if (shape.delta !== undefined) this.delta = shape.delta;
     this.#elements = elements;
