@@ -232,7 +232,7 @@ const bench: BenchModule = {
           vrouterd: median(patchMs),
           baseline: { name: 'iptables-legacy -R in the loaded chains', value: median(replaceMs) },
           better: 'lower',
-          note: `median of ${PATCH_ROUNDS}; validate all, compile the changed set only, element changes only, fsync`,
+          note: `median of ${PATCH_ROUNDS}; validate the changed rule (ids all), compile the changed set only, element changes only, fsync`,
         },
         {
           measurement: 'Established forwarding, iperf3 TCP through both sets of 9999',

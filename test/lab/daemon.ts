@@ -103,22 +103,21 @@ export class LabDaemon {
 
   private async waitReady(child: ChildProcess): Promise<void> {
     const deadline = Date.now() + 30_000;
-    const probe = new RouterClient({ socket: this.socket }, 1000);
-    try {
-      for (;;) {
-        if (child.exitCode !== null)
-          throw new Error(`vrouterd exited with ${child.exitCode}:\n${this.logTail()}`);
-        try {
-          await probe.getStatus();
-          return;
-        } catch {
-          if (Date.now() > deadline)
-            throw new Error(`vrouterd did not answer within 30 s:\n${this.logTail()}`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
+    for (;;) {
+      if (child.exitCode !== null)
+        throw new Error(`vrouterd exited with ${child.exitCode}:\n${this.logTail()}`);
+      // A new channel each try: one channel would wait out gRPC's reconnect backoff (1 s, then 1.6 s …)
+      // after the socket was missing, and the start-up bench would measure that backoff.
+      const probe = new RouterClient({ socket: this.socket }, 1000);
+      try {
+        await probe.getStatus();
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`vrouterd did not answer within 30 s:\n${this.logTail()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } finally {
+        probe.close();
       }
-    } finally {
-      probe.close();
     }
   }
 
