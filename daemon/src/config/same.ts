@@ -12,13 +12,15 @@ export function sameConfig(a: RouterConfig, b: RouterConfig): boolean {
 
 function sameMessage(schema: DescMessage, a: object, b: object): boolean {
   if (a === b) return true;
+  // A oneof is one property that no field names (its members are not properties): compare it whole.
+  if (schema.oneofs.length > 0) return equals(schema, a as never, b as never);
   const left = a as Record<string, unknown>;
   const right = b as Record<string, unknown>;
   for (const field of schema.fields) {
     const x = left[field.localName];
     const y = right[field.localName];
     if (x === y) continue;
-    if (field.oneof !== undefined || field.fieldKind === 'map') return equals(schema, a as never, b as never);
+    if (field.fieldKind === 'map') return equals(schema, a as never, b as never);
     switch (field.fieldKind) {
       case 'list':
         if (
