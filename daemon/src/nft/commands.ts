@@ -5,6 +5,7 @@
 // - otherwise only what changed: chains whose rules changed are flushed and refilled, chains and sets
 //   are added or deleted, and set/map elements are added or deleted one by one. A Patch that adds one
 //   EIP therefore sends one element, however many thousands exist.
+import { deltaSince } from '../reconcile/revision.js';
 import {
   type NftChain,
   type NftElement,
@@ -122,8 +123,8 @@ function sameRules(a: NftChain, b: NftChain): boolean {
 
 function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftCommand[] {
   if (set === before) return [];
-  if (set.delta !== undefined && set.delta.base === before.revision)
-    return elementCommands(table, set, set.delta.removed, set.delta.added);
+  const delta = deltaSince(set, before);
+  if (delta !== undefined) return elementCommands(table, set, delta.removed, delta.added);
   if (before.elements.length === 0 || set.elements.length === 0)
     return elementCommands(table, set, before.elements, set.elements);
   const key = (e: NftElement) => JSON.stringify(e.key);

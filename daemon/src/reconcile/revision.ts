@@ -9,3 +9,11 @@ let last = 0;
 export function nextRevision(): number {
   return ++last;
 }
+
+/** `next`'s delta when it was derived from `before` itself, the only state it can move the kernel from. */
+export function deltaSince<D extends { readonly base: number }>(
+  next: { readonly delta?: D },
+  before: { readonly revision?: number },
+): D | undefined {
+  return next.delta !== undefined && next.delta.base === before.revision ? next.delta : undefined;
+}

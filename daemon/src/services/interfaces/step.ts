@@ -12,6 +12,7 @@ import { type Netlink, rejectedWith } from '../../drivers/netlink.js';
 import { readSysctl, writeSysctl } from '../../drivers/sysctl.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import type { Rendered } from '../../reconcile/rendered.js';
+import { deltaSince } from '../../reconcile/revision.js';
 import {
   type LinkChange,
   type ObservedLink,
@@ -41,11 +42,7 @@ export class InterfacesStep implements ApplyStep {
     const before = previous.interfaces;
     if (before !== EMPTY_INTERFACE_PLAN && sameLinks(next, before)) {
       if (next.vips === before.vips) return { changed: false, summary: '' };
-      return this.changeVips(
-        next.vips.delta !== undefined && next.vips.delta.base === before.vips.revision
-          ? next.vips.delta
-          : diffVips(before.vips, next.vips),
-      );
+      return this.changeVips(deltaSince(next.vips, before.vips) ?? diffVips(before.vips, next.vips));
     }
     return this.converge(next, before);
   }

@@ -6,6 +6,7 @@
 // table (~10 ms with 262k buckets here), empty or not.
 import type { Conntrack, FlowSelector } from '../../drivers/conntrack.js';
 import type { Rendered } from '../../reconcile/rendered.js';
+import { deltaSince } from '../../reconcile/revision.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import type { NatMapping, NatPlan } from './render.js';
 
@@ -74,10 +75,7 @@ export class NatStep implements ApplyStep {
 /** Mappings of `previous` that `next` no longer has identically (removed or changed), one per key. */
 export function changedMappings(next: NatPlan, previous: NatPlan): NatMapping[] {
   if (next === previous) return [];
-  const gone =
-    next.delta !== undefined && next.delta.base === previous.revision
-      ? next.delta.removed
-      : missingFrom(next.all(), previous.all());
+  const gone = deltaSince(next, previous)?.removed ?? missingFrom(next.all(), previous.all());
   return [...new Map(gone.map((m) => [m.key, m])).values()];
 }
 
