@@ -55,6 +55,8 @@ export interface DnsListener {
   readonly address: string;
   /** Kernel name of the network's NIC. */
   readonly device: string;
+  /** Its link's index: what a socket bound to the device holds (the name may change under it). */
+  readonly deviceIndex: number;
   /** Index into DnsPlan.views: what single-label names mean to clients here. */
   readonly view: number;
 }
@@ -102,7 +104,7 @@ export function renderDns(config: RouterConfig, interfaces: InterfacePlan): DnsP
   const served = config.networks.filter((n) => n.dns?.enabled === true);
   if (served.length === 0) return NO_DNS;
   const router = (config.hostname === '' ? DEFAULTS.hostname : config.hostname).toLowerCase();
-  const devices = new Map(interfaces.links.map((l) => [l.nicId, l.name]));
+  const links = new Map(interfaces.links.map((l) => [l.nicId, l]));
 
   const records = new RecordLines();
   const zones = new Map<string, DnsZone>();
@@ -112,13 +114,14 @@ export function renderDns(config: RouterConfig, interfaces: InterfacePlan): DnsP
   const views: DnsView[] = [];
   const listeners: DnsListener[] = [];
   for (const network of served) {
-    const device = devices.get(network.nicId);
-    if (device === undefined) continue;
+    const link = links.get(network.nicId);
+    if (link === undefined) continue;
     const view = views.length;
     views.push({ networkId: network.id, records: viewRecords(network, router) });
-    listeners.push({ networkId: network.id, address: network.gateway, device, view });
+    const on = { device: link.name, deviceIndex: link.index, view };
+    listeners.push({ networkId: network.id, address: network.gateway, ...on });
     if (network.ipv6Gateway !== '')
-      listeners.push({ networkId: network.id, address: canonicalIpv6(network.ipv6Gateway), device, view });
+      listeners.push({ networkId: network.id, address: canonicalIpv6(network.ipv6Gateway), ...on });
   }
 
   const dns = config.dns;

@@ -37,8 +37,12 @@ function publish(): void {
   publishCounters(c, shared);
 }
 
+/**
+ * By link index, not name: a renamed link keeps its index and the sockets bound to it stay good,
+ * while binding anew beside them would fail (EADDRINUSE on the same address and device).
+ */
 function keyOf(l: DnsListener): string {
-  return `${l.address}%${l.device}`;
+  return `${l.address}%${l.deviceIndex}`;
 }
 
 /** Opens what is new first; if any bind fails, closes those and leaves everything as it was. */
