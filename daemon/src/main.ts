@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { startApiServer } from './api/server.js';
 import { USAGE, parseDaemonArgs } from './args.js';
 import { GratuitousArp } from './drivers/arp.js';
+import { LinkChanges } from './drivers/link-changes.js';
 import { Conntrack } from './drivers/conntrack.js';
 import { Netlink } from './drivers/netlink.js';
 import { execTransport, libnftablesTransport } from './drivers/nftables.js';
@@ -12,7 +13,7 @@ import { systemdNotifier } from './drivers/systemd.js';
 import { VERSION } from './install-paths.js';
 import { createLogger } from './log.js';
 import { Engine } from './reconcile/engine.js';
-import { gatherFacts } from './reconcile/facts.js';
+import { KernelFacts } from './reconcile/facts.js';
 import { DnsServer } from './services/dns/server.js';
 import { dnsStatus } from './services/dns/status.js';
 import { DnsStep } from './services/dns/step.js';
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
   const arp = new GratuitousArp();
   const conntrack = new Conntrack();
   const elements = new NftElementChannel();
+  const linkChanges = new LinkChanges();
+  const kernelFacts = new KernelFacts(netlink, linkChanges);
   const engine = new Engine({
     steps: [
       new InterfacesStep(netlink, arp, log),
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
       new DnsStep(dns),
     ],
     store: new StateStore(args.stateDir),
-    facts: async () => ({ ...(await gatherFacts(netlink)), managementApi }),
+    facts: async (fresh) => ({ links: await kernelFacts.links(fresh), managementApi }),
     nicWaitMs: args.nicWaitSeconds * 1000,
     log,
   });
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
     for (const t of timers) clearInterval(t);
     void Promise.all([api.shutdown().then(() => engine.idle()), dns.stop(), dhcp.close()]).then(() => {
       netlink.close();
+      linkChanges.close();
       nft.close();
       elements.close();
       arp.close();

@@ -201,6 +201,56 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
     t.equal(removed.generation, 3n);
   });
 
+  await t.test('a NIC renamed or plugged in while the daemon runs is found by the next write', async (t) => {
+    const nicName = async (id: string) => (await client.getStatus()).nics.find((n) => n.id === id)?.name;
+    const inboundMap = async () =>
+      (await inNamespace(rt, 'nft', ['list', 'map', 'inet', 'vrouter', 'fw-in'])).stdout;
+    const rename = async (from: string, to: string) => {
+      await ip('-n', rt, 'link', 'set', from, 'down');
+      await ip('-n', rt, 'link', 'set', from, 'name', to);
+      await ip('-n', rt, 'link', 'set', to, 'up');
+    };
+    const vm5 = create(HostSchema, { id: 'vm5-nic', mac: '52:54:00:bb:00:15', ip: '10.2.0.15' });
+    await rename('ens4', 'lan-b');
+    t.teardown(() => rename('lan-b', 'ens4').catch(() => undefined));
+    await client.patch({
+      operations: [{ operation: { case: 'putHost', value: { networkId: 'net-b', host: vm5 } } }],
+    });
+    t.equal(await nicName('priv-b'), 'lan-b');
+    t.match(await inboundMap(), /"lan-b" : jump/, 'the firewall dispatches by the new name');
+    await rename('lan-b', 'ens4');
+    await client.patch({
+      operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.HOST, id: 'vm5-nic' } } }],
+    });
+    t.notMatch(await inboundMap(), /lan-b/);
+    t.match(await inboundMap(), /"ens4" : jump/);
+
+    // The link of a NIC appears after the manager's call (hot-plug): the call waits for it.
+    const hotplugged = create(NicSchema, { id: 'priv-c', mac: '52:54:00:00:00:09', role: NicRole.PRIVATE });
+    const plugged = client.patch({ operations: [{ operation: { case: 'putNic', value: hotplugged } }] });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await ip(
+      '-n',
+      rt,
+      'link',
+      'add',
+      'ens9',
+      'address',
+      hotplugged.mac,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'ens9p',
+    );
+    t.teardown(() => ip('-n', rt, 'link', 'del', 'ens9').catch(() => undefined));
+    await plugged;
+    t.equal(await nicName('priv-c'), 'ens9');
+    await client.patch({
+      operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.NIC, id: 'priv-c' } } }],
+    });
+  });
+
   await t.test('vrouterctl: apply a file, show status and config, print field violations', async (t) => {
     const ctl = (...args: string[]) =>
       run(process.execPath, [VROUTERCTL, '--socket', daemon.socket, ...args], { allowFailure: true });

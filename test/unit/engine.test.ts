@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../daemon/src/reconcile/engine.js';
+import { Engine, type EngineOptions } from '../../daemon/src/reconcile/engine.js';
 import { WriteError } from '../../daemon/src/reconcile/errors.js';
 import type { Rendered } from '../../daemon/src/reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../daemon/src/reconcile/step.js';
@@ -48,7 +48,7 @@ class RecordingStep implements ApplyStep {
   }
 }
 
-async function setup(t: Test) {
+async function setup(t: Test, facts: EngineOptions['facts'] = async () => ({ links })) {
   const dir = await mkdtemp(join(tmpdir(), 'engine-test-'));
   const engines: Engine[] = [];
   // A snapshot is written off the caller's path: let it finish before the directory goes.
@@ -61,7 +61,7 @@ async function setup(t: Test) {
   const store = new StateStore(dir);
   const events: WatchResponse[] = [];
   const make = () => {
-    const engine = new Engine({ steps, store, facts: async () => ({ links }), nicWaitMs: 0, log: quiet });
+    const engine = new Engine({ steps, store, facts, nicWaitMs: 0, log: quiet });
     engine.events.on('event', (e) => events.push(e));
     engines.push(engine);
     return engine;
@@ -190,6 +190,20 @@ t.test('a NIC whose link never appears fails with its field path', async (t) => 
     code: 'FAILED_PRECONDITION',
     violations: [{ field: 'nics[1].mac', description: 'no link has MAC 02:00:00:00:00:77' }],
   });
+});
+
+t.test('a NIC missing from the facts read before is looked for in the kernel before waiting', async (t) => {
+  const plugged = new Map([...links, ['02:00:00:00:00:77', { index: 9, name: 'ens9' }]]);
+  const asked: boolean[] = [];
+  const { engine } = await setup(t, async (fresh) => {
+    asked.push(fresh);
+    return { links: fresh ? plugged : links };
+  });
+  const config = labConfig();
+  if (config.nics[1]) config.nics[1].mac = '02:00:00:00:00:77';
+  const result = await engine.apply(config, undefined, false);
+  t.equal(result.generation, 1n, 'applied although the NIC wait is 0 and the old facts lack it');
+  t.same(asked, [false, true]);
 });
 
 t.test('restart restores the persisted generation through the steps', async (t) => {

@@ -31,7 +31,8 @@ export interface ApiServer {
 }
 
 export async function startApiServer(deps: RouterServiceDeps, listen: ListenOptions): Promise<ApiServer> {
-  const server = new Server();
+  // Channelz bookkeeping (per-call traces kept in memory) serves no one: no channelz service is exposed.
+  const server = new Server({ 'grpc.enable_channelz': 0 });
   server.addService(grpcDefinition(RouterService), routerService(deps));
   const health = new HealthImplementation({ '': 'SERVING', [RouterService.typeName]: 'SERVING' });
   health.addToServer(server);

@@ -67,7 +67,7 @@ export class RouterClient {
       target.server !== undefined && target.tls !== undefined
         ? ChannelCredentials.createSsl(target.tls.ca, target.tls.key, target.tls.cert)
         : ChannelCredentials.createInsecure();
-    this.client = new RouterServiceClient(address, credentials);
+    this.client = new RouterServiceClient(address, credentials, { 'grpc.enable_channelz': 0 });
   }
 
   apply(request: MessageInitShape<typeof ApplyRequestSchema>): Promise<ApplyResponse> {

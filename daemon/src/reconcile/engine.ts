@@ -62,7 +62,8 @@ export interface EngineLog {
 export interface EngineOptions {
   readonly steps: readonly ApplyStep[];
   readonly store: StateStore;
-  readonly facts: () => Promise<Facts>;
+  /** `fresh`: read the kernel rather than trust facts read before (see reconcile/facts.ts). */
+  readonly facts: (fresh: boolean) => Promise<Facts>;
   /** How long a write waits for a NIC's link to appear (hot-plug) before failing. */
   readonly nicWaitMs: number;
   readonly log: EngineLog;
@@ -349,10 +350,13 @@ export class Engine {
   /** Waits for every NIC's link (a hot-plugged NIC can lag the manager's call); then the facts. */
   private async awaitLinks(config: RouterConfig, relocate: Relocate): Promise<Facts> {
     const deadline = Date.now() + this.options.nicWaitMs;
-    for (;;) {
-      const facts = await this.options.facts();
-      const missing = missingLinks(config, facts.links);
-      if (missing.length === 0) return facts;
+    let facts = await this.options.facts(false);
+    let missing = missingLinks(config, facts.links);
+    while (missing.length > 0) {
+      // What was read before may predate the NIC: read the kernel again before waiting.
+      facts = await this.options.facts(true);
+      missing = missingLinks(config, facts.links);
+      if (missing.length === 0) break;
       if (Date.now() >= deadline) {
         const violations = relocate(
           missing.map((m) => ({ field: m.field, description: `no link has MAC ${m.mac}` })),
@@ -364,6 +368,7 @@ export class Engine {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    return facts;
   }
 
   private results(outcome: StepOutcome): StepResult[] {

@@ -59,7 +59,6 @@ export class StateStore {
 
   /** Records an applied write (durable when it resolves). */
   async append(record: JournalRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await this.journal.append(record);
   }
 
