@@ -1,5 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import {
   canonicalCidr,
   formatIpv4,
@@ -95,4 +96,19 @@ t.test('DNS labels and domain names', async (t) => {
 t.test('IPv6 addresses are written the way the kernel prints them', async (t) => {
   t.equal(canonicalCidr('FD00:0001:0000::0001/64'), 'fd00:1::1/64');
   t.equal(canonicalCidr('10.1.0.1/24'), '10.1.0.1/24');
+});
+
+t.test('an IPv4 address with prefix is spelled as ipaddr.js spells it', async () => {
+  const cidr = fc
+    .tuple(
+      fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
+      fc.integer({ min: 0, max: 32 }),
+    )
+    .map(([octets, prefix]) => `${octets.join('.')}/${prefix}`);
+  fc.assert(
+    fc.property(cidr, (text) => {
+      const [address, prefix] = ipaddr.parseCIDR(text);
+      return canonicalCidr(text) === `${address.toString()}/${prefix}`;
+    }),
+  );
 });

@@ -97,6 +97,9 @@ export function isCanonicalIpv6Prefix(p: Ipv6Prefix): boolean {
 
 /** An address with prefix length in the kernel's (RFC 5952) spelling: `fd00:1::1/64`. */
 export function canonicalCidr(cidr: string): string {
+  // IPv4 first: ipaddr.js tries IPv6 first, and every write spells each NIC address.
+  const v4 = parseIpv4Prefix(cidr);
+  if (v4 !== undefined) return `${formatIpv4(v4.address)}/${v4.prefix}`;
   const [address, prefix] = ipaddr.parseCIDR(cidr);
   return `${address.toString()}/${prefix}`;
 }

@@ -118,7 +118,16 @@ function sameDefinitions(a: NftTable, b: NftTable): boolean {
 
 function sameRules(a: NftChain, b: NftChain): boolean {
   if (a.rules === b.rules) return true;
-  return a.rules.length === b.rules.length && JSON.stringify(a.rules) === JSON.stringify(b.rules);
+  return a.rules.length === b.rules.length && rulesText(a.rules) === rulesText(b.rules);
+}
+
+/** Each rendered chain is compared twice (with the last plan, then with the next): spelled out once. */
+const spelled = new WeakMap<NftChain['rules'], string>();
+
+function rulesText(rules: NftChain['rules']): string {
+  let text = spelled.get(rules);
+  if (text === undefined) spelled.set(rules, (text = JSON.stringify(rules)));
+  return text;
 }
 
 function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftCommand[] {
