@@ -27,7 +27,7 @@ import { serve } from '../lab/traffic.js';
 import { labConfig } from '../lab/lab-config.js';
 import { Topology } from '../lab/topology.js';
 import { benchRules, iptablesLine } from './firewall-rules.js';
-import { type BenchModule, type BenchRow, alternating, median, roundRatios } from './harness.js';
+import { type BenchModule, type BenchRow, alternating, median, roundRatios, settle } from './harness.js';
 
 const RULES = 9999;
 const APPLY_ROUNDS = 5;
@@ -165,6 +165,7 @@ const bench: BenchModule = {
         else if (which !== 'vrouterd') await inNamespace(rt, 'nft', ['delete', 'table', 'inet', 'vrouter']);
         if (which === 'iptables')
           await inNamespace(rt, 'iptables-legacy-restore', [], { input: iptablesRuleset(lastRound) });
+        await settle();
       };
       const iperf = async () => {
         const { stdout } = await inNamespace(

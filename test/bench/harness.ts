@@ -53,6 +53,15 @@ export async function alternating<M extends string>(
   return results;
 }
 
+/**
+ * Waits after a mode was put in place and before it is measured: a drift repair that reloads 20k set
+ * elements leaves the kernel freeing the old ones (RCU) and the daemon collecting garbage on the
+ * second core for a while, which a measurement right after would charge to the ruleset.
+ */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1500));
+}
+
 /** Two modes measured alternately, round by round: the median and range of their ratios, for a note. */
 export function roundRatios(ours: readonly number[], theirs: readonly number[]): string {
   const ratios = ours.map((v, i) => v / (theirs[i] ?? Number.NaN)).sort((a, b) => a - b);

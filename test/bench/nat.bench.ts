@@ -18,7 +18,15 @@ import { LabDaemon } from '../lab/daemon.js';
 import { inNamespace, ip, removeNamespaceSync, run } from '../lab/exec.js';
 import { serve } from '../lab/traffic.js';
 import { Topology } from '../lab/topology.js';
-import { type BenchModule, type BenchRow, alternating, median, percentile, roundRatios } from './harness.js';
+import {
+  type BenchModule,
+  type BenchRow,
+  alternating,
+  median,
+  percentile,
+  roundRatios,
+  settle,
+} from './harness.js';
 import { INTERNET_IN_BENCH_SUBNET, benchConfig, eipVip } from './nat-config.js';
 
 const N = 10_000;
@@ -188,7 +196,9 @@ const bench: BenchModule = {
         RATE_ROUNDS,
         async (which) => {
           await inNamespace(rt, 'nft', ['flush', 'ruleset']);
-          return connRate(inet, await modes[which]());
+          const target = await modes[which]();
+          await settle();
+          return connRate(inet, target);
         },
       );
       await inNamespace(rt, 'nft', ['flush', 'ruleset']);
