@@ -31,6 +31,9 @@ import { managementApiOf } from './services/firewall/plan.js';
 import { readRuleCounters } from './services/firewall/status.js';
 import { StateStore } from './store/state-store.js';
 
+/** How long link announcements must be quiet before the daemon looks at what changed. */
+const LINK_SETTLE_MS = 100;
+
 async function main(): Promise<void> {
   let args;
   try {
@@ -57,7 +60,14 @@ async function main(): Promise<void> {
   const arp = new GratuitousArp();
   const conntrack = new Conntrack();
   const elements = new NftElementChannel();
-  const linkChanges = new LinkChanges();
+  // Several announcements come for one rename: follow them once they have settled.
+  let settling: NodeJS.Timeout | undefined;
+  const linkChanges = new LinkChanges(() => {
+    clearTimeout(settling);
+    settling = setTimeout(() => {
+      engine.followLinks().catch((err: unknown) => log.error({ err }, 'following NIC links failed'));
+    }, LINK_SETTLE_MS);
+  });
   const kernelFacts = new KernelFacts(netlink, linkChanges);
   const engine = new Engine({
     steps: [
@@ -131,6 +141,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'stopping');
     notifier.notify('STOPPING=1');
     for (const t of timers) clearInterval(t);
+    clearTimeout(settling);
     void Promise.all([api.shutdown().then(() => engine.idle()), dns.stop(), dhcp.close()]).then(() => {
       netlink.close();
       linkChanges.close();

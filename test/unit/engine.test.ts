@@ -206,6 +206,26 @@ t.test('a NIC missing from the facts read before is looked for in the kernel bef
   t.same(asked, [false, true]);
 });
 
+t.test('a NIC link renamed after the Apply is followed: the same generation rendered again', async (t) => {
+  let now: typeof links = links;
+  const { engine, journal, events } = await setup(t, async () => ({ links: now }));
+  await engine.apply(labConfig(), undefined, false);
+  journal.length = 0;
+  await engine.followLinks();
+  t.same(journal, [], 'nothing to follow while the links are as rendered');
+  now = new Map([...links, ['52:54:00:00:00:04', { index: 4, name: 'lan-b' }]]);
+  await engine.followLinks();
+  t.same(journal, ['first.apply(4)', 'second.apply(4)']);
+  t.equal(engine.committed.generation, 1n);
+  t.same(engine.committed.rendered.interfaces.links.find((l) => l.nicId === 'priv-b')?.name, 'lan-b');
+  const last = events.at(-1)?.event;
+  t.same(last?.case === 'generationApplied' && last.value.cause, 'links');
+  journal.length = 0;
+  now = new Map([...links].filter(([mac]) => mac !== '52:54:00:00:00:04'));
+  await engine.followLinks();
+  t.same(journal, [], 'a link that is gone cannot be rendered: the rules stay');
+});
+
 t.test('restart restores the persisted generation through the steps', async (t) => {
   const { engine, make, journal } = await setup(t);
   await engine.apply(labConfig(), undefined, false);

@@ -1,6 +1,6 @@
 // Tells when the kernel's links may have changed: an rtnetlink socket in the link group
 // (RTNLGRP_LINK) counts the notifications, so the facts of a write (which link has which MAC) are
-// read again only after a change instead of dumped on every write.
+// read again only after a change instead of dumped on every write, and a renamed NIC is followed.
 import { createRtNetlink } from 'netlink';
 
 export class LinkChanges {
@@ -8,16 +8,19 @@ export class LinkChanges {
   private seen = 0;
   private trusted = true;
 
-  constructor() {
+  /** `onChange` runs on every announcement (several come for one rename). */
+  constructor(onChange: () => void) {
     this.socket.addMembership('LINK');
     const changed = () => {
       this.seen++;
+      onChange();
     };
     this.socket.on('message', changed);
     this.socket.on('invalid', changed);
     // A dropped notification (ENOBUFS) cannot be told apart from none: stop trusting the count.
     this.socket.socket.on('error', () => {
       this.trusted = false;
+      onChange();
     });
   }
 

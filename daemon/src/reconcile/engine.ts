@@ -20,7 +20,7 @@ import { sameConfig } from '../config/same.js';
 import { unimplementedSections } from '../config/sections.js';
 import { validateConfig } from '../config/validate.js';
 import type { FieldViolation } from '../config/violations.js';
-import { missingLinks } from '../services/interfaces/plan.js';
+import { linkChanges, missingLinks } from '../services/interfaces/plan.js';
 import type { StateStore } from '../store/state-store.js';
 import { WriteError, summarizeViolations } from './errors.js';
 import { type Facts, NOTHING_RENDERED, type Rendered, render } from './rendered.js';
@@ -152,6 +152,38 @@ export class Engine {
       if (Array.isArray(patched))
         throw new WriteError('INVALID_ARGUMENT', summarizeViolations(patched), patched);
       return { ...patched, operations };
+    });
+  }
+
+  /**
+   * Renders the committed config again when a NIC's kernel link was renamed or replaced since it was
+   * applied (udev renames a hot-plugged NIC): rules and sockets that name links would otherwise
+   * keep the old name, and the firewall would no longer see that NIC's traffic, until the next write.
+   */
+  followLinks(): Promise<void> {
+    return this.enqueue(async () => {
+      const { config, rendered, generation } = this.committedState;
+      if (generation === 0n || this.degraded) return;
+      const facts = await this.options.facts(true);
+      const { moved, gone } = linkChanges(rendered.interfaces, facts.links);
+      if (gone.length > 0) {
+        this.options.log.warn(
+          { gone, moved },
+          'a NIC link is gone; its rules stay as they are until it is back',
+        );
+        return;
+      }
+      if (moved.length === 0) return;
+      const next = render(config, facts);
+      try {
+        const results = await this.converge(next, rendered, generation);
+        this.committedState = { ...this.committedState, rendered: next };
+        this.options.log.info({ generation, moved }, 'NIC links changed; generation rendered again');
+        this.publish({ case: 'generationApplied', value: { cause: 'links', results } });
+      } catch {
+        // converge() rolled back, logged and published the failure; a drift check retries it.
+        this.degraded = true;
+      }
     });
   }
 

@@ -43,6 +43,23 @@ export function missingLinks(config: RouterConfig, links: LinkFacts): { field: s
   });
 }
 
+/**
+ * How the kernel links of planned NICs differ from what the plan was rendered with (a NIC renamed by
+ * udev after it was plugged in, or unplugged and plugged back): `moved` can be followed by rendering
+ * again; `gone` cannot until the link comes back.
+ */
+export function linkChanges(plan: InterfacePlan, links: LinkFacts): { moved: string[]; gone: string[] } {
+  const moved: string[] = [];
+  const gone: string[] = [];
+  for (const l of plan.links) {
+    const now = links.get(l.mac);
+    if (now === undefined) gone.push(`nic ${l.nicId}: no link has MAC ${l.mac} any more (was ${l.name})`);
+    else if (now.index !== l.index || now.name !== l.name)
+      moved.push(`nic ${l.nicId}: link ${l.name} (index ${l.index}) is now ${now.name} (index ${now.index})`);
+  }
+  return { moved, gone };
+}
+
 /** The links of the NICs; their VIP addresses come from the NAT render (rendered.ts). */
 export function planInterfaces(config: RouterConfig, links: LinkFacts): InterfacePlan {
   return {
