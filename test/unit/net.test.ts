@@ -42,6 +42,23 @@ t.test('IPv4 parsing is strict', async (t) => {
   );
 });
 
+t.test('IPv4 parsing agrees with ipaddr.js on strings of digits and dots', async () => {
+  const nearly = fc.string({ unit: fc.constantFrom('0', '1', '2', '5', '6', '9', '.'), maxLength: 16 });
+  fc.assert(
+    fc.property(nearly, (s) => {
+      const n = parseIpv4(s);
+      const valid = ipaddr.IPv4.isValidFourPartDecimal(s);
+      return valid
+        ? n ===
+            ipaddr.IPv4.parse(s)
+              .toByteArray()
+              .reduce((v, b) => v * 256 + b, 0)
+        : n === undefined;
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
 t.test('prefixes: containment and overlap agree with arithmetic', async (t) => {
   const prefix = fc.integer({ min: 0, max: 32 });
   fc.assert(
