@@ -1,6 +1,7 @@
 // The nftables map and set elements one NAT object stands for (pure). An EIP is four elements, a
 // port forward two or three (more for a shifted port range, one per port, or allowed sources), an
 // SNAT entry two: lookups stay O(1) however many objects exist, and a Patch changes only these.
+import { parseIpv4 } from '../../config/net.js';
 import { TransportProtocol } from '../../gen/vrouter/v1/common_pb.js';
 import type { Eip, PortForward } from '../../gen/vrouter/v1/nat_pb.js';
 import type { NftElement } from '../../nft/model.js';
@@ -61,7 +62,7 @@ export function prefixJson(cidr: string): unknown {
  * table by address costs ~10 ms however empty it is. A VIP with an EIP serves nothing else.
  */
 export function eipMark(vipIp: string): number {
-  return vipIp.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  return parseIpv4(vipIp) ?? 0;
 }
 
 export function eipPieces(eip: Eip, vipIp: string, publicLink: string): Piece[] {

@@ -240,24 +240,6 @@ class Context {
 
 type Kind = 'eip' | 'forward' | 'snat';
 
-/** Which objects each set's elements come from. */
-const SOURCE: Record<SetName, Kind | 'hairpin'> = {
-  [SET.eipDnat]: 'eip',
-  [SET.eipSnat]: 'eip',
-  [SET.eipStats]: 'eip',
-  [SET.eipMark]: 'eip',
-  [SET.forwardAddr]: 'forward',
-  [SET.forwardPort]: 'forward',
-  [SET.forwardRange]: 'forward',
-  [SET.forwardStats]: 'forward',
-  [SET.forwardRangeStats]: 'forward',
-  [SET.forwardGuarded]: 'forward',
-  [SET.forwardAllowed]: 'forward',
-  [SET.snat]: 'snat',
-  [SET.snatStats]: 'snat',
-  [SET.hairpin]: 'hairpin',
-};
-
 function fullRender(config: RouterConfig, interfaces: InterfacePlan, links: string): Memo {
   const vipById = new Map(config.vips.map((v) => [v.id, v]));
   const context = new Context(config, interfaces, vipById);
@@ -269,7 +251,8 @@ function fullRender(config: RouterConfig, interfaces: InterfacePlan, links: stri
     for (const o of list) remember(o, kind, context, pieces, mappings);
   for (const vip of config.vips) addresses.set(vip, context.address(vip));
   const sets = new Map<SetName, NftSet>();
-  for (const name of SET_NAMES) sets.set(name, makeSet(name, config, pieces, hairpin));
+  const listed = elementsBySet(config, pieces, hairpin);
+  for (const name of SET_NAMES) sets.set(name, makeSet(name, listed));
   return {
     nics: config.nics,
     networks: config.networks,
@@ -352,16 +335,14 @@ function derive(last: Memo, config: RouterConfig, interfaces: InterfacePlan): Me
   }
   const hairpin = context.hairpin();
   const sets = new Map(last.output.sets);
+  const listed = elementsBySet(config, last.pieces, hairpin);
   for (const name of SET_NAMES) {
     const [plus, minus] = cancel(added.get(name) ?? [], removed.get(name) ?? [], (e) =>
       JSON.stringify([e.key, e.value]),
     );
     if (plus.length + minus.length === 0) continue;
     const base = last.output.sets.get(name);
-    sets.set(
-      name,
-      makeSet(name, config, last.pieces, hairpin, base && { base, added: plus, removed: minus }),
-    );
+    sets.set(name, makeSet(name, listed, base && { base, added: plus, removed: minus }));
   }
 
   for (const vip of vips.added) if (!last.addresses.has(vip)) last.addresses.set(vip, context.address(vip));
@@ -400,28 +381,11 @@ function derive(last: Memo, config: RouterConfig, interfaces: InterfacePlan): Me
 
 function makeSet(
   name: SetName,
-  config: RouterConfig,
-  pieces: WeakMap<NatObject, readonly Piece[]>,
-  hairpin: readonly Piece[],
+  listed: () => ReadonlyMap<SetName, readonly NftElement[]>,
   derived?: { readonly base: NftSet; readonly added: NftElement[]; readonly removed: NftElement[] },
 ): NftSet {
   const { counter, ...type } = SET_TYPES[name];
-  const from = SOURCE[name];
-  const source: readonly NatObject[] =
-    from === 'eip'
-      ? config.eips
-      : from === 'forward'
-        ? config.portForwards
-        : from === 'snat'
-          ? config.snats
-          : [];
-  const elements = lazy(() => {
-    if (from === 'hairpin') return hairpin.map((p) => p.element);
-    // A loop, not flatMap/filter/map: a full render lists 15 sets of 10k objects (two arrays each).
-    const listed: NftElement[] = [];
-    for (const o of source) for (const p of pieces.get(o) ?? []) if (p.set === name) listed.push(p.element);
-    return listed;
-  });
+  const elements = () => listed().get(name) ?? [];
   // Only hash sets are sized, so only they are counted (an interval set's elements stay unlisted).
   const count =
     type.flags !== undefined
@@ -462,6 +426,20 @@ export function hashCapacity(count: number): number {
 
 // The lazy lists are made here, not inside derive(): a closure there would share derive's context,
 // which holds the last memo, and each generation would keep the one before alive.
+
+/** Every set's elements, listed in one walk over the objects when a set's are first asked for. */
+function elementsBySet(
+  config: RouterConfig,
+  pieces: WeakMap<NatObject, readonly Piece[]>,
+  hairpin: readonly Piece[],
+): () => ReadonlyMap<SetName, readonly NftElement[]> {
+  return lazy(() => {
+    const listed = new Map<SetName, NftElement[]>([[SET.hairpin, hairpin.map((p) => p.element)]]);
+    for (const [, list] of lists(config))
+      for (const o of list) for (const p of pieces.get(o) ?? []) push(listed, p.set, p.element);
+    return listed;
+  });
+}
 function addressList(config: RouterConfig, addresses: WeakMap<Vip, VipAddress | null>): () => VipAddress[] {
   return lazy(() => config.vips.flatMap((v) => nonNull(addresses.get(v))));
 }
