@@ -3,7 +3,7 @@ import { diffInterfaces, diffVips, type ObservedLink } from '../../daemon/src/se
 import {
   EMPTY_INTERFACE_PLAN,
   type LinkFacts,
-  linkChanges,
+  linkDrift,
   missingLinks,
   planInterfaces,
 } from '../../daemon/src/services/interfaces/plan.js';
@@ -45,12 +45,12 @@ t.test('a NIC whose MAC no link has is reported by path', async (t) => {
 
 t.test('links renamed, replaced or gone since the plan was rendered are told apart', async (t) => {
   const plan = planInterfaces(labConfig(), links);
-  t.same(linkChanges(plan, links), { moved: [], gone: [] });
+  t.same(linkDrift(plan, links), { moved: [], gone: [] });
   const now = new Map(links);
   now.set('52:54:00:00:00:04', { index: 4, name: 'lan-b' });
   now.set('52:54:00:00:00:03', { index: 9, name: 'ens3' });
   now.delete('52:54:00:00:00:06');
-  t.same(linkChanges(plan, now), {
+  t.same(linkDrift(plan, now), {
     moved: [
       'nic priv-a: link ens3 (index 3) is now ens3 (index 9)',
       'nic priv-b: link ens4 (index 4) is now lan-b (index 4)',

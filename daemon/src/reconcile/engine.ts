@@ -20,7 +20,7 @@ import { sameConfig } from '../config/same.js';
 import { unimplementedSections } from '../config/sections.js';
 import { validateConfig } from '../config/validate.js';
 import type { FieldViolation } from '../config/violations.js';
-import { linkChanges, missingLinks } from '../services/interfaces/plan.js';
+import { linkDrift, missingLinks } from '../services/interfaces/plan.js';
 import type { StateStore } from '../store/state-store.js';
 import { WriteError, summarizeViolations } from './errors.js';
 import { type Facts, NOTHING_RENDERED, type Rendered, render } from './rendered.js';
@@ -165,7 +165,7 @@ export class Engine {
       const { config, rendered, generation } = this.committedState;
       if (generation === 0n || this.degraded) return;
       const facts = await this.options.facts(true);
-      const { moved, gone } = linkChanges(rendered.interfaces, facts.links);
+      const { moved, gone } = linkDrift(rendered.interfaces, facts.links);
       if (gone.length > 0) {
         this.options.log.warn(
           { gone, moved },

@@ -48,7 +48,7 @@ export function missingLinks(config: RouterConfig, links: LinkFacts): { field: s
  * udev after it was plugged in, or unplugged and plugged back): `moved` can be followed by rendering
  * again; `gone` cannot until the link comes back.
  */
-export function linkChanges(plan: InterfacePlan, links: LinkFacts): { moved: string[]; gone: string[] } {
+export function linkDrift(plan: InterfacePlan, links: LinkFacts): { moved: string[]; gone: string[] } {
   const moved: string[] = [];
   const gone: string[] = [];
   for (const l of plan.links) {

@@ -440,6 +440,7 @@ function elementsBySet(
     return listed;
   });
 }
+
 function addressList(config: RouterConfig, addresses: WeakMap<Vip, VipAddress | null>): () => VipAddress[] {
   return lazy(() => config.vips.flatMap((v) => nonNull(addresses.get(v))));
 }
