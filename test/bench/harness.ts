@@ -41,12 +41,12 @@ export function median(values: readonly number[]): number {
  * Every mode measured once per round for `rounds` rounds, the order reversed every other round so that
  * a neighbour's load does not always fall on the same mode; `measure` also puts the mode in place.
  */
-export async function alternating<M extends string>(
+export async function alternating<M extends string, T = number>(
   modes: readonly M[],
   rounds: number,
-  measure: (mode: M) => Promise<number>,
-): Promise<Record<M, number[]>> {
-  const results = Object.fromEntries(modes.map((m) => [m, [] as number[]])) as Record<M, number[]>;
+  measure: (mode: M) => Promise<T>,
+): Promise<Record<M, T[]>> {
+  const results = Object.fromEntries(modes.map((m) => [m, [] as T[]])) as Record<M, T[]>;
   for (let round = 0; round < rounds; round++)
     for (const mode of round % 2 === 0 ? modes : [...modes].reverse())
       results[mode].push(await measure(mode));

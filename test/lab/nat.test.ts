@@ -320,6 +320,17 @@ void t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => 
   const ctl = (...args: string[]) => run(process.execPath, [VROUTERCTL, '--socket', daemon.socket, ...args]);
   // Counters start when the set was last loaded (the drift repair above reloaded the table).
   await client(inet, 'tcp', IP.forwards, '2222', '1000');
+  const forwardPackets = async (id: string) => {
+    const row = (await ctl('show', 'nat')).stdout.split('\n').find((l) => l.startsWith(`${id} `)) ?? '';
+    return Number(/(\d+) pkts/.exec(row)?.[1] ?? Number.NaN);
+  };
+  const before = await forwardPackets('pf-udp');
+  t.equal((await client(inet, 'udp', IP.forwards, '5353')).stdout, `5000 ${IP.internet}`, 'one exchange');
+  t.equal(
+    (await forwardPackets('pf-udp')) - before,
+    2,
+    'a forward counts both ways: the datagram to the VIP and the answer',
+  );
   const vips = (await ctl('show', 'vips')).stdout;
   t.match(vips, /v-eip\s+203\.0\.113\.10\s+pub0\s+ens5\s+yes\s+eip:e-vm1/, 'show vips');
   t.match(

@@ -5,7 +5,7 @@
 //
 //   prerouting  (nat, dstnat):   EIP DNAT; port forward DNAT (single ports, then ranges)
 //   pf_filter   (filter, -110):  drop sources outside a forward's allowed CIDRs; count forward traffic
-//                                (client → VIP, before DNAT)
+//                                (client → VIP, before DNAT; replies and EIP flows pass by)
 //   postrouting (nat, srcnat):   EIP SNAT; network SNAT; hairpin masquerade
 //   nat_stats   (filter, 110):   mark a new flow of an EIP, either way (see eipMark); count EIP
 //                                traffic, forward replies and SNAT traffic (after NAT)
@@ -24,6 +24,8 @@ const ct = (key: string, dir?: 'original' | 'reply') => ({ ct: dir === undefined
 const match = (left: unknown, right: unknown, op = '==') => ({ match: { op, left, right } });
 const status = (flag: 'dnat' | 'snat') => match(ct('status'), flag, 'in');
 const NEW = match(ct('state'), 'new', 'in');
+/** A flow marked as an EIP's (nat_stats marks them on their first packet). */
+const EIP_FLOW = match(ct('mark'), 0, '!=');
 const lookup = (left: unknown, set: string, op = '==') => match(left, `@${set}`, op);
 const map = (key: unknown, set: string) => ({ map: { key, data: `@${set}` } });
 const concat = (...parts: unknown[]) => ({ concat: parts });
@@ -82,6 +84,10 @@ export function natContribution(
         { counter: null },
         { drop: null },
       ),
+      // What follows counts a forward's client → VIP packets (its replies are counted after NAT), two
+      // lookups a packet: the replies of every flow and the packets of EIP flows (marked) skip them.
+      rule('nat:port-forward', match(ct('direction'), 'reply'), { accept: null }),
+      rule('nat:eip', EIP_FLOW, { accept: null }),
       rule('nat:port-forward', lookup(FORWARD_KEY, SET.forwardStats), { accept: null }),
       rule('nat:port-forward', lookup(FORWARD_KEY, SET.forwardRangeStats)),
     ])
@@ -95,8 +101,9 @@ export function natContribution(
       // destination of its outbound ones (a VIP with an EIP serves nothing else).
       rule('nat:eip-mark', NEW, markFlow(ct('ip daddr', 'original'))),
       rule('nat:eip-mark', NEW, markFlow(ct('ip daddr', 'reply'))),
-      rule('nat:eip', lookup(ct('ip daddr', 'original'), SET.eipStats), { accept: null }),
-      rule('nat:eip', lookup(ct('ip daddr', 'reply'), SET.eipStats), { accept: null }),
+      // Only an EIP's flows are marked: the others (SNAT, forwards) skip both lookups.
+      rule('nat:eip', EIP_FLOW, lookup(ct('ip daddr', 'original'), SET.eipStats), { accept: null }),
+      rule('nat:eip', EIP_FLOW, lookup(ct('ip daddr', 'reply'), SET.eipStats), { accept: null }),
       rule(
         'nat:port-forward',
         status('dnat'),

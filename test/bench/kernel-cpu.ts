@@ -1,0 +1,93 @@
+// Where the kernel's CPU goes while a measurement runs, by `perf record -a` (Debian's linux-perf):
+// the samples of nf_tables' own functions (rule evaluation, set lookups) and of conntrack and NAT's,
+// each turned into CPU time. Rates through the router move ±15 % with the load of a shared machine;
+// the CPU a ruleset itself spends per connection does not, so it tells what the ruleset costs apart
+// from how busy the neighbours were.
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../lab/exec.js';
+
+const HZ = 999;
+const NFTABLES = /^(nft_|__nft_|nf_tables_|pipapo_|jhash)/;
+const CONNTRACK =
+  /^(nf_conntrack|__nf_conntrack|nf_ct_|__nf_ct_|nf_nat|__nf_nat|hash_conntrack|nf_confirm|ipv4_conntrack)/;
+
+/** CPU time in microseconds, by part; `all` counts every sample of every CPU (user space included). */
+export interface KernelCpu {
+  readonly nftables: number;
+  readonly conntrack: number;
+  readonly all: number;
+}
+
+/** Whether `perf record` works here (installed, and the kernel lets it sample every CPU). */
+export async function perfWorks(): Promise<boolean> {
+  const file = join(tmpdir(), `vrouterd-perf-check-${process.pid}.data`);
+  try {
+    await run('perf', ['record', '-a', '-F', String(HZ), '-o', file, '--', 'sleep', '0.1']);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/**
+ * Samples every CPU for `seconds`, starting `delaySeconds` into `measure` (past its start-up), and
+ * returns what `measure` returned with the CPU time of each part in that window.
+ */
+export async function sampled<T>(
+  seconds: number,
+  delaySeconds: number,
+  measure: () => Promise<T>,
+): Promise<{ result: T; cpu: KernelCpu }> {
+  const file = join(tmpdir(), `vrouterd-perf-${process.pid}-${Date.now()}.data`);
+  try {
+    const recording = new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        const perf = spawn(
+          'perf',
+          ['record', '-a', '-F', String(HZ), '-o', file, '--', 'sleep', String(seconds)],
+          { stdio: 'ignore' },
+        );
+        perf.once('error', reject);
+        perf.once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`perf record exited ${code}`)),
+        );
+      }, delaySeconds * 1000);
+    });
+    const [result] = await Promise.all([measure(), recording]);
+    const report = await run(
+      'perf',
+      ['report', '-i', file, '--no-children', '--sort', 'sym', '--stdio', '-n'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    return { result, cpu: cpuByPart(report.stdout) };
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/** Sums a `perf report --sort sym -n` listing by part, in microseconds of CPU. */
+export function cpuByPart(report: string): KernelCpu {
+  let nftables = 0;
+  let conntrack = 0;
+  let all = 0;
+  for (const line of report.split('\n')) {
+    // "     1.74%           542  [k] nft_do_chain"
+    const m = /^\s+[\d.]+%\s+(\d+)\s+\[(.)\]\s+(\S+)/.exec(line);
+    if (m === null) continue;
+    const samples = Number(m[1]);
+    all += samples;
+    if (m[2] !== 'k') continue;
+    const symbol = m[3] ?? '';
+    if (NFTABLES.test(symbol)) nftables += samples;
+    else if (CONNTRACK.test(symbol)) conntrack += samples;
+  }
+  const us = (samples: number) => (samples * 1e6) / HZ;
+  return { nftables: us(nftables), conntrack: us(conntrack), all: us(all) };
+}
