@@ -8,8 +8,9 @@
 //   against no ruleset at all (no conntrack either: what a stateful router costs);
 // - new-connection rate (many short TCP connections, every SYN judged by both sets) against the same
 //   rules as linear iptables chains, and against no ruleset.
-// Modes are measured alternately, three times each, and the medians compared; the machine is shared,
-// so figures are noisy.
+// Modes are measured alternately, round by round, and the medians compared; the machine is shared,
+// so rates move with its load. The CPU each mode spends per gigabyte and per connection, sampled by
+// perf and split into nf_tables and conntrack code, moves much less (kernel-cpu.ts).
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
@@ -28,6 +29,7 @@ import { labConfig } from '../lab/lab-config.js';
 import { Topology } from '../lab/topology.js';
 import { benchRules, iptablesLine } from './firewall-rules.js';
 import { type BenchModule, type BenchRow, alternating, median, roundRatios, settle } from './harness.js';
+import { NOT_PROFILED, cpuNote, medianOf, per, perfWorks, sampled } from './kernel-cpu.js';
 
 const RULES = 9999;
 const APPLY_ROUNDS = 5;
@@ -38,6 +40,8 @@ const PATCH_ROUNDS = 7;
 const RATE_SECONDS = 4;
 const CONCURRENCY = 32;
 const IPERF_SECONDS = '3';
+/** Runs of each mode under `perf record` (what the rules' own code costs, apart from the noise). */
+const CPU_ROUNDS = 3;
 const VM1 = '10.1.0.11';
 const CONN_RATE = fileURLToPath(new URL('./conn-rate.js', import.meta.url));
 
@@ -167,15 +171,10 @@ const bench: BenchModule = {
           await inNamespace(rt, 'iptables-legacy-restore', [], { input: iptablesRuleset(lastRound) });
         await settle();
       };
-      const iperf = async () => {
-        const { stdout } = await inNamespace(
-          topology.internet,
-          'iperf3',
-          ['-c', VM1, '-t', IPERF_SECONDS, '-J'],
-          {
-            timeoutMs: 30_000,
-          },
-        );
+      const iperf = async (seconds = IPERF_SECONDS) => {
+        const { stdout } = await inNamespace(topology.internet, 'iperf3', ['-c', VM1, '-t', seconds, '-J'], {
+          timeoutMs: 30_000,
+        });
         const report = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } };
         return report.end.sum_received.bits_per_second / 1e9;
       };
@@ -205,6 +204,26 @@ const bench: BenchModule = {
         async (which) => {
           await mode(which);
           return rate();
+        },
+      );
+      // The same, sampled by perf from 0.5 s to 3.5 s: CPU per gigabyte and per connection by part.
+      const profiled = await perfWorks();
+      const forwardingCpu = await alternating(
+        ['vrouterd', 'unfiltered'] as const,
+        profiled ? CPU_ROUNDS : 0,
+        async (which) => {
+          await mode(which);
+          const { result: gbits, cpu } = await sampled(3, 0.5, () => iperf('4'));
+          return per(cpu, ((gbits * 3) / 8) * 1000); // ms per GB
+        },
+      );
+      const connectionCpu = await alternating(
+        ['vrouterd', 'unfiltered'] as const,
+        profiled ? CPU_ROUNDS : 0,
+        async (which) => {
+          await mode(which);
+          const { result: perSecond, cpu } = await sampled(3, 0.5, rate);
+          return per(cpu, perSecond * 3);
         },
       );
       await mode('vrouterd');
@@ -255,6 +274,20 @@ const bench: BenchModule = {
           note: `the price of being stateful; ${roundRatios(throughput.vrouterd, throughput.bare)}`,
         },
         {
+          measurement:
+            'CPU per GB forwarded (iperf3) through both sets of 9999, the whole machine (iperf3 both ends, kernel), by perf',
+          unit: 'ms/GB',
+          vrouterd: profiled ? medianOf(forwardingCpu.vrouterd, 'all') : Number.NaN,
+          baseline: {
+            name: 'the same router without its firewall table',
+            value: profiled ? medianOf(forwardingCpu.unfiltered, 'all') : Number.NaN,
+          },
+          better: 'lower',
+          note: profiled
+            ? `median of ${CPU_ROUNDS} runs sampled 3 s each (perf record -a), modes alternating; ${cpuNote(forwardingCpu.vrouterd, forwardingCpu.unfiltered, 'ms/GB')}`
+            : NOT_PROFILED,
+        },
+        {
           measurement: 'New TCP connections/s judged by 2 × 9999 rules',
           unit: 'conn/s',
           vrouterd: median(rates.vrouterd),
@@ -269,6 +302,20 @@ const bench: BenchModule = {
           baseline: { name: 'the same router without its firewall table', value: median(rates.unfiltered) },
           better: 'higher',
           note: `the price of the rules; ${roundRatios(rates.vrouterd, rates.unfiltered)}`,
+        },
+        {
+          measurement:
+            'CPU per new connection judged by 2 × 9999 rules, the whole machine (client, server, kernel), by perf',
+          unit: 'µs',
+          vrouterd: profiled ? medianOf(connectionCpu.vrouterd, 'all') : Number.NaN,
+          baseline: {
+            name: 'the same router without its firewall table',
+            value: profiled ? medianOf(connectionCpu.unfiltered, 'all') : Number.NaN,
+          },
+          better: 'lower',
+          note: profiled
+            ? `median of ${CPU_ROUNDS} runs sampled 3 s each (perf record -a), modes alternating; ${cpuNote(connectionCpu.vrouterd, connectionCpu.unfiltered, 'µs')}`
+            : NOT_PROFILED,
         },
       ] satisfies BenchRow[];
     } finally {

@@ -8,18 +8,25 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../lab/exec.js';
+import { median } from './harness.js';
 
 const HZ = 999;
 const NFTABLES = /^(nft_|__nft_|nf_tables_|pipapo_|jhash)/;
+/** Where a sample lands when its CPU had nothing to do (halted, in a VM, or the idle loop). */
+const IDLE =
+  /^(pv_native_safe_halt|native_safe_halt|default_idle|default_idle_call|do_idle|cpuidle_|acpi_idle|intel_idle|poll_idle|mwait_idle)/;
 const CONNTRACK =
   /^(nf_conntrack|__nf_conntrack|nf_ct_|__nf_ct_|nf_nat|__nf_nat|hash_conntrack|nf_confirm|ipv4_conntrack)/;
 
-/** CPU time in microseconds, by part; `all` counts every sample of every CPU (user space included). */
+/** CPU time in microseconds, by part; `all` is every CPU's busy time (user space included, idle not). */
 export interface KernelCpu {
   readonly nftables: number;
   readonly conntrack: number;
   readonly all: number;
 }
+
+/** A row's note when `perf record` could not run. */
+export const NOT_PROFILED = 'not measured: perf record does not work here (Debian package linux-perf)';
 
 /** Whether `perf record` works here (installed, and the kernel lets it sample every CPU). */
 export async function perfWorks(): Promise<boolean> {
@@ -72,6 +79,22 @@ export async function sampled<T>(
   }
 }
 
+/** The window's CPU divided among the units of work done in it (connections, gigabytes). */
+export function per(cpu: KernelCpu, units: number): KernelCpu {
+  return { nftables: cpu.nftables / units, conntrack: cpu.conntrack / units, all: cpu.all / units };
+}
+
+export function medianOf(samples: readonly KernelCpu[], part: keyof KernelCpu): number {
+  return median(samples.map((s) => s[part]));
+}
+
+/** The figures of a note comparing two modes part by part, `unit` after each. */
+export function cpuNote(ours: readonly KernelCpu[], theirs: readonly KernelCpu[], unit: string): string {
+  const pair = (part: keyof KernelCpu) =>
+    `${medianOf(ours, part).toFixed(1)} ${unit} vs ${medianOf(theirs, part).toFixed(1)} ${unit}`;
+  return `of which nf_tables (rules, set lookups): ${pair('nftables')}, conntrack + NAT: ${pair('conntrack')}`;
+}
+
 /** Sums a `perf report --sort sym -n` listing by part, in microseconds of CPU. */
 export function cpuByPart(report: string): KernelCpu {
   let nftables = 0;
@@ -82,9 +105,11 @@ export function cpuByPart(report: string): KernelCpu {
     const m = /^\s+[\d.]+%\s+(\d+)\s+\[(.)\]\s+(\S+)/.exec(line);
     if (m === null) continue;
     const samples = Number(m[1]);
-    all += samples;
-    if (m[2] !== 'k') continue;
     const symbol = m[3] ?? '';
+    const kernel = m[2] === 'k';
+    if (kernel && IDLE.test(symbol)) continue;
+    all += samples;
+    if (!kernel) continue;
     if (NFTABLES.test(symbol)) nftables += samples;
     else if (CONNTRACK.test(symbol)) conntrack += samples;
   }

@@ -7,7 +7,8 @@
 // - new connections per second public → VM through an EIP with all of it loaded, vs no ruleset at
 //   all, vs a minimal hand-written nft NAT (one DNAT map, one SNAT map: what conntrack + NAT alone
 //   cost) and vs the same NAT as 30k linear iptables-legacy rules (the matching rule last); the modes
-//   alternate round by round so that a neighbour's load falls on all of them alike.
+//   alternate round by round so that a neighbour's load falls on all of them alike; then the CPU
+//   a connection costs, sampled by perf, beside the minimal NAT's (kernel-cpu.ts).
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +28,7 @@ import {
   roundRatios,
   settle,
 } from './harness.js';
-import { type KernelCpu, perfWorks, sampled } from './kernel-cpu.js';
+import { type KernelCpu, NOT_PROFILED, cpuNote, medianOf, per, perfWorks, sampled } from './kernel-cpu.js';
 import { INTERNET_IN_BENCH_SUBNET, benchConfig, eipVip } from './nat-config.js';
 
 const N = 10_000;
@@ -104,16 +105,8 @@ async function connRate(ns: string, host: string): Promise<number> {
 /** CPU per completed connection by part, over a connection-rate run sampled from 0.5 s to 3.5 s. */
 async function cpuPerConnection(ns: string, host: string): Promise<KernelCpu> {
   const { result: rate, cpu } = await sampled(3, 0.5, () => connRate(ns, host));
-  const connections = rate * 3;
-  return {
-    nftables: cpu.nftables / connections,
-    conntrack: cpu.conntrack / connections,
-    all: cpu.all / connections,
-  };
+  return per(cpu, rate * 3);
 }
-
-const medianOf = (samples: readonly KernelCpu[], part: keyof KernelCpu) =>
-  median(samples.map((s) => s[part]));
 
 async function patchRounds(daemon: LabDaemon, vipId: string): Promise<{ adds: number[]; removes: number[] }> {
   const r = await run(process.execPath, [PATCH_ROUNDS_SCRIPT, daemon.socket, vipId, String(PATCH_ROUNDS)], {
@@ -366,8 +359,8 @@ const bench: BenchModule = {
           },
           better: 'lower',
           note: profiled
-            ? `median of ${CPU_ROUNDS} runs sampled 3 s each (perf record -a), modes alternating; of which nf_tables (rules, set lookups): ${medianOf(cpu.vrouterd, 'nftables').toFixed(1)} µs vs ${medianOf(cpu.minimal, 'nftables').toFixed(1)} µs, conntrack + NAT: ${medianOf(cpu.vrouterd, 'conntrack').toFixed(1)} µs vs ${medianOf(cpu.minimal, 'conntrack').toFixed(1)} µs — the ruleset's own code is the steady part of the difference`
-            : 'not measured: perf record does not work here (Debian package linux-perf)',
+            ? `median of ${CPU_ROUNDS} runs sampled 3 s each (perf record -a), modes alternating; ${cpuNote(cpu.vrouterd, cpu.minimal, 'µs')}: the ruleset's own code is the steady part of the difference`
+            : NOT_PROFILED,
         },
         {
           measurement: 'New TCP connections/s, same NAT as 30k linear iptables-legacy rules (match last)',

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { cpuByPart } from '../bench/kernel-cpu.js';
+import { cpuByPart, cpuNote, medianOf, per } from '../bench/kernel-cpu.js';
 
 // A trimmed `perf report --no-children --sort sym --stdio -n` listing as perf 6.x prints it.
 const REPORT = `# Samples: 31K of event 'cpu-clock:ppp'
@@ -21,16 +21,27 @@ const REPORT = `# Samples: 31K of event 'cpu-clock:ppp'
 # (Tip: use perf report --children)
 `;
 
-t.test('perf samples are summed by part and turned into microseconds at 999 Hz', async (t) => {
+t.test('perf samples are summed by part and turned into microseconds at 999 Hz, idle left out', async (t) => {
   const cpu = cpuByPart(REPORT);
   const us = (samples: number) => (samples * 1e6) / 999;
   t.equal(cpu.nftables, us(542 + 124 + 27 + 16), 'nf_tables functions, set backends included');
   t.equal(cpu.conntrack, us(118 + 78), 'conntrack and NAT core');
-  t.equal(cpu.all, us(838 + 542 + 255 + 124 + 118 + 78 + 27 + 16 + 9), 'every sample, user space too');
+  t.equal(cpu.all, us(542 + 255 + 124 + 118 + 78 + 27 + 16 + 9), 'every busy sample, user space too');
 });
 
 t.test('user-space symbols that look like kernel ones are not counted as the kernel', async (t) => {
   const cpu = cpuByPart('     1.00%           100  [.] nft_do_chain\n');
   t.equal(cpu.nftables, 0);
   t.equal(cpu.all, (100 * 1e6) / 999);
+});
+
+t.test('CPU is divided among the work done and compared part by part', async (t) => {
+  const window = { nftables: 300, conntrack: 600, all: 30_000 };
+  t.same(per(window, 100), { nftables: 3, conntrack: 6, all: 300 }, 'per unit of work');
+  const ours = [per(window, 100), per(window, 50), per(window, 200)];
+  t.equal(medianOf(ours, 'nftables'), 3, 'the middle of three runs');
+  t.equal(
+    cpuNote(ours, [{ nftables: 1, conntrack: 6, all: 280 }], 'µs'),
+    'of which nf_tables (rules, set lookups): 3.0 µs vs 1.0 µs, conntrack + NAT: 6.0 µs vs 6.0 µs',
+  );
 });
