@@ -29,7 +29,7 @@ import { labConfig } from '../lab/lab-config.js';
 import { Topology } from '../lab/topology.js';
 import { benchRules, iptablesLine } from './firewall-rules.js';
 import { type BenchModule, type BenchRow, alternating, median, roundRatios, settle } from './harness.js';
-import { NOT_PROFILED, cpuNote, medianOf, per, perfWorks, sampled } from './kernel-cpu.js';
+import { SAMPLE_SECONDS, cpuRow, per, perfWorks, sampled } from './kernel-cpu.js';
 
 const RULES = 9999;
 const APPLY_ROUNDS = 5;
@@ -206,15 +206,15 @@ const bench: BenchModule = {
           return rate();
         },
       );
-      // The same, sampled by perf from 0.5 s to 3.5 s: CPU per gigabyte and per connection by part.
+      // The same, sampled by perf: CPU per gigabyte and per connection by part.
       const profiled = await perfWorks();
       const forwardingCpu = await alternating(
         ['vrouterd', 'unfiltered'] as const,
         profiled ? CPU_ROUNDS : 0,
         async (which) => {
           await mode(which);
-          const { result: gbits, cpu } = await sampled(3, 0.5, () => iperf('4'));
-          return per(cpu, ((gbits * 3) / 8) * 1000); // ms per GB
+          const { result: gbits, cpu } = await sampled(() => iperf(String(SAMPLE_SECONDS + 1)));
+          return per(cpu, ((gbits * SAMPLE_SECONDS) / 8) * 1000); // ms per GB
         },
       );
       const connectionCpu = await alternating(
@@ -222,8 +222,8 @@ const bench: BenchModule = {
         profiled ? CPU_ROUNDS : 0,
         async (which) => {
           await mode(which);
-          const { result: perSecond, cpu } = await sampled(3, 0.5, rate);
-          return per(cpu, perSecond * 3);
+          const { result: perSecond, cpu } = await sampled(rate);
+          return per(cpu, perSecond * SAMPLE_SECONDS);
         },
       );
       await mode('vrouterd');
@@ -273,20 +273,14 @@ const bench: BenchModule = {
           better: 'higher',
           note: `the price of being stateful; ${roundRatios(throughput.vrouterd, throughput.bare)}`,
         },
-        {
+        cpuRow({
           measurement:
             'CPU per GB forwarded (iperf3) through both sets of 9999, the whole machine (iperf3 both ends, kernel), by perf',
           unit: 'ms/GB',
-          vrouterd: profiled ? medianOf(forwardingCpu.vrouterd, 'all') : Number.NaN,
-          baseline: {
-            name: 'the same router without its firewall table',
-            value: profiled ? medianOf(forwardingCpu.unfiltered, 'all') : Number.NaN,
-          },
-          better: 'lower',
-          note: profiled
-            ? `median of ${CPU_ROUNDS} runs sampled 3 s each (perf record -a), modes alternating; ${cpuNote(forwardingCpu.vrouterd, forwardingCpu.unfiltered, 'ms/GB')}`
-            : NOT_PROFILED,
-        },
+          baseline: 'the same router without its firewall table',
+          ours: forwardingCpu.vrouterd,
+          theirs: forwardingCpu.unfiltered,
+        }),
         {
           measurement: 'New TCP connections/s judged by 2 × 9999 rules',
           unit: 'conn/s',
@@ -303,20 +297,14 @@ const bench: BenchModule = {
           better: 'higher',
           note: `the price of the rules; ${roundRatios(rates.vrouterd, rates.unfiltered)}`,
         },
-        {
+        cpuRow({
           measurement:
             'CPU per new connection judged by 2 × 9999 rules, the whole machine (client, server, kernel), by perf',
           unit: 'µs',
-          vrouterd: profiled ? medianOf(connectionCpu.vrouterd, 'all') : Number.NaN,
-          baseline: {
-            name: 'the same router without its firewall table',
-            value: profiled ? medianOf(connectionCpu.unfiltered, 'all') : Number.NaN,
-          },
-          better: 'lower',
-          note: profiled
-            ? `median of ${CPU_ROUNDS} runs sampled 3 s each (perf record -a), modes alternating; ${cpuNote(connectionCpu.vrouterd, connectionCpu.unfiltered, 'µs')}`
-            : NOT_PROFILED,
-        },
+          baseline: 'the same router without its firewall table',
+          ours: connectionCpu.vrouterd,
+          theirs: connectionCpu.unfiltered,
+        }),
       ] satisfies BenchRow[];
     } finally {
       await daemon.destroy();

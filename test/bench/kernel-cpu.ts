@@ -8,9 +8,12 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../lab/exec.js';
-import { median } from './harness.js';
+import { type BenchRow, median } from './harness.js';
 
 const HZ = 999;
+/** The sampled window: from half a second into a measurement (past its start-up), three seconds. */
+const DELAY_SECONDS = 0.5;
+export const SAMPLE_SECONDS = 3;
 const NFTABLES = /^(nft_|__nft_|nf_tables_|pipapo_|jhash)/;
 /** Where a sample lands when its CPU had nothing to do (halted, in a VM, or the idle loop). */
 const IDLE =
@@ -26,7 +29,7 @@ export interface KernelCpu {
 }
 
 /** A row's note when `perf record` could not run. */
-export const NOT_PROFILED = 'not measured: perf record does not work here (Debian package linux-perf)';
+const NOT_PROFILED = 'not measured: perf record does not work here (Debian package linux-perf)';
 
 /** Whether `perf record` works here (installed, and the kernel lets it sample every CPU). */
 export async function perfWorks(): Promise<boolean> {
@@ -42,28 +45,24 @@ export async function perfWorks(): Promise<boolean> {
 }
 
 /**
- * Samples every CPU for `seconds`, starting `delaySeconds` into `measure` (past its start-up), and
+ * Samples every CPU for SAMPLE_SECONDS from DELAY_SECONDS into `measure` (which must run longer), and
  * returns what `measure` returned with the CPU time of each part in that window.
  */
-export async function sampled<T>(
-  seconds: number,
-  delaySeconds: number,
-  measure: () => Promise<T>,
-): Promise<{ result: T; cpu: KernelCpu }> {
+export async function sampled<T>(measure: () => Promise<T>): Promise<{ result: T; cpu: KernelCpu }> {
   const file = join(tmpdir(), `vrouterd-perf-${process.pid}-${Date.now()}.data`);
   try {
     const recording = new Promise<void>((resolve, reject) => {
       setTimeout(() => {
         const perf = spawn(
           'perf',
-          ['record', '-a', '-F', String(HZ), '-o', file, '--', 'sleep', String(seconds)],
+          ['record', '-a', '-F', String(HZ), '-o', file, '--', 'sleep', String(SAMPLE_SECONDS)],
           { stdio: 'ignore' },
         );
         perf.once('error', reject);
         perf.once('exit', (code) =>
           code === 0 ? resolve() : reject(new Error(`perf record exited ${code}`)),
         );
-      }, delaySeconds * 1000);
+      }, DELAY_SECONDS * 1000);
     });
     const [result] = await Promise.all([measure(), recording]);
     const report = await run(
@@ -86,6 +85,28 @@ export function per(cpu: KernelCpu, units: number): KernelCpu {
 
 export function medianOf(samples: readonly KernelCpu[], part: keyof KernelCpu): number {
   return median(samples.map((s) => s[part]));
+}
+
+/** A table row: the whole machine's CPU per unit of work in two modes, with their parts in the note. */
+export function cpuRow(row: {
+  readonly measurement: string;
+  readonly unit: string;
+  readonly baseline: string;
+  readonly ours: readonly KernelCpu[];
+  readonly theirs: readonly KernelCpu[];
+  readonly remark?: string;
+}): BenchRow {
+  const measured = row.ours.length > 0 && row.theirs.length > 0;
+  return {
+    measurement: row.measurement,
+    unit: row.unit,
+    vrouterd: measured ? medianOf(row.ours, 'all') : Number.NaN,
+    baseline: { name: row.baseline, value: measured ? medianOf(row.theirs, 'all') : Number.NaN },
+    better: 'lower',
+    note: measured
+      ? `median of ${row.ours.length} runs sampled ${SAMPLE_SECONDS} s each (perf record -a), modes alternating; ${cpuNote(row.ours, row.theirs, row.unit)}${row.remark ?? ''}`
+      : NOT_PROFILED,
+  };
 }
 
 /** The figures of a note comparing two modes part by part, `unit` after each. */

@@ -28,7 +28,7 @@ import {
   roundRatios,
   settle,
 } from './harness.js';
-import { type KernelCpu, NOT_PROFILED, cpuNote, medianOf, per, perfWorks, sampled } from './kernel-cpu.js';
+import { type KernelCpu, SAMPLE_SECONDS, cpuRow, per, perfWorks, sampled } from './kernel-cpu.js';
 import { INTERNET_IN_BENCH_SUBNET, benchConfig, eipVip } from './nat-config.js';
 
 const N = 10_000;
@@ -102,10 +102,10 @@ async function connRate(ns: string, host: string): Promise<number> {
   return (JSON.parse(r.stdout) as { rate: number }).rate;
 }
 
-/** CPU per completed connection by part, over a connection-rate run sampled from 0.5 s to 3.5 s. */
+/** CPU per completed connection by part, over a sampled connection-rate run. */
 async function cpuPerConnection(ns: string, host: string): Promise<KernelCpu> {
-  const { result: rate, cpu } = await sampled(3, 0.5, () => connRate(ns, host));
-  return per(cpu, rate * 3);
+  const { result: rate, cpu } = await sampled(() => connRate(ns, host));
+  return per(cpu, rate * SAMPLE_SECONDS);
 }
 
 async function patchRounds(daemon: LabDaemon, vipId: string): Promise<{ adds: number[]; removes: number[] }> {
@@ -348,20 +348,15 @@ const bench: BenchModule = {
           better: 'higher',
           note: `conntrack and NAT alone: minimal/empty = ${(median(rates.minimal) / median(rates.empty)).toFixed(2)}×; ${roundRatios(rates.vrouterd, rates.minimal)}`,
         },
-        {
+        cpuRow({
           measurement:
             'CPU per new connection through an EIP, the whole machine (clients, server, kernel), by perf',
           unit: 'µs',
-          vrouterd: profiled ? medianOf(cpu.vrouterd, 'all') : Number.NaN,
-          baseline: {
-            name: 'the least nft NAT (one DNAT map, one SNAT map)',
-            value: profiled ? medianOf(cpu.minimal, 'all') : Number.NaN,
-          },
-          better: 'lower',
-          note: profiled
-            ? `median of ${CPU_ROUNDS} runs sampled 3 s each (perf record -a), modes alternating; ${cpuNote(cpu.vrouterd, cpu.minimal, 'µs')}: the ruleset's own code is the steady part of the difference`
-            : NOT_PROFILED,
-        },
+          baseline: 'the least nft NAT (one DNAT map, one SNAT map)',
+          ours: cpu.vrouterd,
+          theirs: cpu.minimal,
+          remark: ": the ruleset's own code is the steady part of the difference",
+        }),
         {
           measurement: 'New TCP connections/s, same NAT as 30k linear iptables-legacy rules (match last)',
           unit: 'conn/s',

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { cpuByPart, cpuNote, medianOf, per } from '../bench/kernel-cpu.js';
+import { cpuByPart, cpuNote, cpuRow, medianOf, per } from '../bench/kernel-cpu.js';
 
 // A trimmed `perf report --no-children --sort sym --stdio -n` listing as perf 6.x prints it.
 const REPORT = `# Samples: 31K of event 'cpu-clock:ppp'
@@ -43,5 +43,24 @@ t.test('CPU is divided among the work done and compared part by part', async (t)
   t.equal(
     cpuNote(ours, [{ nftables: 1, conntrack: 6, all: 280 }], 'µs'),
     'of which nf_tables (rules, set lookups): 3.0 µs vs 1.0 µs, conntrack + NAT: 6.0 µs vs 6.0 µs',
+  );
+});
+
+t.test('a CPU row reads "not measured" when perf could not run, and never a made-up figure', async (t) => {
+  const row = cpuRow({ measurement: 'm', unit: 'µs', baseline: 'b', ours: [], theirs: [] });
+  t.ok(Number.isNaN(row.vrouterd) && Number.isNaN(row.baseline?.value ?? 0), 'no numbers');
+  t.match(row.note, /not measured: perf record does not work here/);
+  const measured = cpuRow({
+    measurement: 'm',
+    unit: 'µs',
+    baseline: 'b',
+    ours: [{ nftables: 3, conntrack: 6, all: 300 }],
+    theirs: [{ nftables: 1, conntrack: 6, all: 280 }],
+  });
+  t.equal(measured.vrouterd, 300);
+  t.equal(measured.baseline?.value, 280);
+  t.match(
+    measured.note,
+    /^median of 1 runs sampled 3 s each .*nf_tables \(rules, set lookups\): 3\.0 µs vs 1\.0 µs/,
   );
 });
