@@ -3,7 +3,7 @@
 // each turned into CPU time. Rates through the router move ±15 % with the load of a shared machine;
 // the CPU a ruleset itself spends per connection does not, so it tells what the ruleset costs apart
 // from how busy the neighbours were.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ const HZ = 999;
 /** The sampled window: from half a second into a measurement (past its start-up), three seconds. */
 const DELAY_SECONDS = 0.5;
 export const SAMPLE_SECONDS = 3;
+// jhash: what nf_tables' hash sets hash with (the router's other hot paths use their own hashes).
 const NFTABLES = /^(nft_|__nft_|nf_tables_|pipapo_|jhash)/;
 /** Where a sample lands when its CPU had nothing to do (halted, in a VM, or the idle loop). */
 const IDLE =
@@ -50,13 +51,17 @@ export async function perfWorks(): Promise<boolean> {
  */
 export async function sampled<T>(measure: () => Promise<T>): Promise<{ result: T; cpu: KernelCpu }> {
   const file = join(tmpdir(), `vrouterd-perf-${process.pid}-${Date.now()}.data`);
+  let timer: NodeJS.Timeout | undefined;
+  let perf: ChildProcess | undefined;
   try {
     const recording = new Promise<void>((resolve, reject) => {
-      setTimeout(() => {
-        const perf = spawn(
+      timer = setTimeout(() => {
+        perf = spawn(
           'perf',
           ['record', '-a', '-F', String(HZ), '-o', file, '--', 'sleep', String(SAMPLE_SECONDS)],
-          { stdio: 'ignore' },
+          {
+            stdio: 'ignore',
+          },
         );
         perf.once('error', reject);
         perf.once('exit', (code) =>
@@ -74,6 +79,13 @@ export async function sampled<T>(measure: () => Promise<T>): Promise<{ result: T
     );
     return { result, cpu: cpuByPart(report.stdout) };
   } finally {
+    // A measurement that failed leaves no recording behind to write the file after it is removed.
+    clearTimeout(timer);
+    if (perf !== undefined && perf.exitCode === null && perf.signalCode === null) {
+      const exited = new Promise((resolve) => perf?.once('exit', resolve));
+      perf.kill();
+      await exited;
+    }
     await rm(file, { force: true });
   }
 }
