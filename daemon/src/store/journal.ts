@@ -1,7 +1,7 @@
 // The write journal (`<state dir>/patches.journal`): one record per applied write, appended and
-// made durable (O_DSYNC) before the call returns. A Patch record holds its operations (a few hundred bytes
-// however big the config is); an Apply record holds the whole config in protobuf binary, which is
-// written several times faster than config.json's JSON. config.json holds a snapshot; at start the
+// made durable (O_DSYNC) before the call returns. A Patch record holds its operations (a few hundred
+// bytes however big the config is); an Apply record holds the whole config in protobuf binary, which
+// is written several times faster than config.json's JSON. config.json holds a snapshot; at start the
 // records after its generation are replayed onto it.
 //
 // Record: u32 length (BE) · u32 CRC-32 of the body · body = u64 generation · f64 applied-at (ms since
