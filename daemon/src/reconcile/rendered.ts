@@ -14,6 +14,7 @@ import { type DnsPlan, NO_DNS, renderDns } from '../services/dns/render.js';
 import { EMPTY_FIREWALL_PLAN, type FirewallPlan } from '../services/firewall/model.js';
 import { type ManagementApi, planFirewall } from '../services/firewall/plan.js';
 import { type DhcpPlan, EMPTY_DHCP_PLAN, renderDhcp } from '../services/dhcp/render.js';
+import { reusingLast } from './reuse.js';
 
 export interface Rendered {
   readonly interfaces: InterfacePlan;
@@ -34,18 +35,57 @@ export interface Facts {
   readonly managementApi?: ManagementApi;
 }
 
+/**
+ * The renderers whose inputs most changes leave alone, with every value each reads (the config
+ * sections, the interface plan's parts): reused while those are the same (reconcile/reuse.ts).
+ * The NAT and the ruleset read the EIPs and forwards that most Patches change: always rendered.
+ */
+export const REUSED_RENDERERS = {
+  interfaces: {
+    inputs: (c: RouterConfig, links: LinkFacts) => [c.nics, c.networks, links],
+    render: planInterfaces,
+  },
+  // isRouterAddress reads nics, networks and vips later, when a rule is explained.
+  firewall: {
+    inputs: (c: RouterConfig, i: InterfacePlan, api: ManagementApi | undefined) => [
+      c.firewall,
+      c.nics,
+      c.networks,
+      c.vips,
+      c.ipsecConnections,
+      c.ospf,
+      i.links,
+      api,
+    ],
+    render: planFirewall,
+  },
+  dns: {
+    inputs: (c: RouterConfig, i: InterfacePlan) => [c.networks, c.hostname, c.dns, i.links],
+    render: renderDns,
+  },
+  dhcp: {
+    inputs: (c: RouterConfig, i: InterfacePlan) => [c.networks, c.nics, c.dns, i.links],
+    render: renderDhcp,
+  },
+} as const;
+
+const planInterfacesAgain = reusingLast(REUSED_RENDERERS.interfaces.inputs, planInterfaces);
+const planFirewallAgain = reusingLast(REUSED_RENDERERS.firewall.inputs, planFirewall);
+const renderDnsAgain = reusingLast(REUSED_RENDERERS.dns.inputs, renderDns);
+const renderDhcpAgain = reusingLast(REUSED_RENDERERS.dhcp.inputs, renderDhcp);
+
 /** Pure: the same config and facts always give the same artifacts. */
 export function render(config: RouterConfig, facts: Facts): Rendered {
-  const links = planInterfaces(config, facts.links);
+  const links = planInterfacesAgain(config, facts.links);
   const nat = renderNat(config, links);
   const interfaces = { ...links, vips: nat.vips };
-  const firewall = planFirewall(config, interfaces, facts.managementApi);
+  const firewall = planFirewallAgain(config, interfaces, facts.managementApi);
   return {
     interfaces,
     firewall,
     nft: renderRuleset(config, interfaces, { firewall }),
-    dns: renderDns(config, interfaces),
-    dhcp: renderDhcp(config, interfaces),
+    dns: renderDnsAgain(config, interfaces),
+    dhcp: renderDhcpAgain(config, interfaces),
     nat: nat.plan,
     routes: planRoutes(config),
   };

@@ -8,6 +8,7 @@ export function describePlanChanges(previous: DhcpPlan, next: DhcpPlan): string[
   for (const n of next.networks) {
     const p = before.get(n.networkId);
     before.delete(n.networkId);
+    if (p === n) continue;
     if (p === undefined) {
       changes.push(`${n.networkId}: serving ${n.hosts.size} hosts, ${n.pools.length} pools on ${n.linkName}`);
       continue;

@@ -131,8 +131,9 @@ export class DhcpServer {
       ...closed.map((l) => `${l}: stopped`),
       ...describePlanChanges(this.plan, plan),
     ];
+    // The renderer hands back the same plan while its inputs are unchanged (reconcile/reuse.ts).
+    if (plan !== this.plan) this.leases.planChanged();
     this.plan = plan;
-    this.leases.planChanged();
     return { changed: changes.length > 0, summary: changes.join('; ') };
   }
 
