@@ -1,4 +1,5 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { planTransaction } from '../../daemon/src/nft/commands.js';
 import type { NftRuleset, NftTable } from '../../daemon/src/nft/model.js';
 import { renderRuleset } from '../../daemon/src/services/ruleset/render.js';
@@ -132,3 +133,37 @@ t.test('replace mode loads every table whole and drops tables no longer desired'
     { delete: { table: { family: 'inet', name: 'gone' } } },
   ]);
 });
+
+t.test(
+  'rules rendered anew are compared by value: a chain is refilled exactly when they differ',
+  async (t) => {
+    // Keys sorted: the order of an object's keys is not a difference the kernel sees.
+    const canonical = (v: unknown): string =>
+      JSON.stringify(v, (_, x: unknown) =>
+        x !== null && typeof x === 'object' && !Array.isArray(x)
+          ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+          : x,
+      );
+    const withRule = (value: unknown) =>
+      table({
+        chains: [
+          {
+            name: 'pre',
+            hook: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
+            rules: [{ expr: [value], comment: 'r' }],
+          },
+        ],
+      });
+    const seen = { refilled: 0, kept: 0 };
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), fc.boolean(), (a, b, same) => {
+        const other = same ? (JSON.parse(JSON.stringify(a)) as unknown) : b;
+        const plan = planTransaction(ruleset(withRule(other)), ruleset(withRule(a)), 'diff');
+        const refilled = plan.commands.some((c) => 'flush' in c);
+        seen[refilled ? 'refilled' : 'kept']++;
+        return refilled === (canonical(a) !== canonical(other));
+      }),
+    );
+    t.ok(seen.refilled > 0 && seen.kept > 0, `both met (${seen.refilled} refilled, ${seen.kept} kept)`);
+  },
+);

@@ -12,6 +12,7 @@ import { REUSED_RENDERERS, render } from '../../daemon/src/reconcile/rendered.js
 import { reusingLast } from '../../daemon/src/reconcile/reuse.js';
 import { type LinkFacts, planInterfaces } from '../../daemon/src/services/interfaces/plan.js';
 import { renderNat } from '../../daemon/src/services/nat/render.js';
+import { DnsServer } from '../../daemon/src/services/dns/server.js';
 import { labConfig } from '../lab/lab-config.js';
 
 function linksOf(config: RouterConfig): LinkFacts {
@@ -146,4 +147,20 @@ t.test('reusingLast runs the renderer again when any input differs', async (t) =
   t.equal(runs, 2, 'an equal but other object: rendered again');
   t.equal(doubled(one, 'y'), 'y2');
   t.equal(runs, 3, 'another value: rendered again');
+});
+
+t.test('the DNS server takes an equal plan rendered anew as the one it holds', async (t) => {
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const server = new DnsServer(quiet);
+  const config = labConfig();
+  const links = linksOf(config);
+  const interfaces = planInterfaces(config, links);
+  const held = server.current;
+  t.ok(server.holds(held), 'the plan it holds');
+  const plan = REUSED_RENDERERS.dns.render(config, interfaces);
+  t.notOk(server.holds(plan), 'another plan: not held');
+  t.equal(server.current, held, 'and it keeps the one it had');
+  const equal = structuredClone(held);
+  t.ok(server.holds(equal), 'an equal plan: held');
+  t.equal(server.current, equal, 'and from now on that object is the one it holds');
 });

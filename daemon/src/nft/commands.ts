@@ -117,17 +117,27 @@ function sameDefinitions(a: NftTable, b: NftTable): boolean {
 }
 
 function sameRules(a: NftChain, b: NftChain): boolean {
-  if (a.rules === b.rules) return true;
-  return a.rules.length === b.rules.length && rulesText(a.rules) === rulesText(b.rules);
+  return a.rules === b.rules || sameJson(a.rules, b.rules);
 }
 
-/** Each rendered chain is compared twice (with the last plan, then with the next): spelled out once. */
-const spelled = new WeakMap<NftChain['rules'], string>();
-
-function rulesText(rules: NftChain['rules']): string {
-  let text = spelled.get(rules);
-  if (text === undefined) spelled.set(rules, (text = JSON.stringify(rules)));
-  return text;
+/**
+ * Whether two JSON values (rules as rendered) are equal, walked without spelling either out: every
+ * write renders its chains anew and compares them with the last, and JSON.stringify of both was a
+ * tenth of a one-EIP Patch. Keys in another order count as equal; that only spares a reload.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b))
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]))
+    );
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  return (
+    keys.length === Object.keys(y).length && keys.every((k) => Object.hasOwn(y, k) && sameJson(x[k], y[k]))
+  );
 }
 
 function elementChanges(table: NftTable, set: NftSet, before: NftSet): NftCommand[] {

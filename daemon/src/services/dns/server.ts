@@ -2,6 +2,7 @@
 // enabled (and stops it when none has), sends it each rendered plan and waits until it holds it (the
 // apply barrier), reads its counters without a round trip, and restarts it with the last plan if it
 // ever dies.
+import { isDeepStrictEqual } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { type CounterValues, readCounters, sharedCounters } from './counters.js';
 import type { FromWorker, ListenerState, ToWorker, WorkerStatus } from './protocol.js';
@@ -43,6 +44,17 @@ export class DnsServer {
   /** The plan the worker holds (NO_DNS when it is not running). */
   get current(): DnsPlan {
     return this.held;
+  }
+
+  /**
+   * Whether the worker holds `plan`. An equal plan rendered anew becomes the one it holds, so the
+   * next write, which hands back that same plan while the DNS inputs stay the same, stops at identity.
+   */
+  holds(plan: DnsPlan): boolean {
+    if (plan === this.held) return true;
+    if (!isDeepStrictEqual(plan, this.held)) return false;
+    this.held = plan;
+    return true;
   }
 
   get running(): boolean {

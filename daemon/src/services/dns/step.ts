@@ -1,7 +1,6 @@
 // The `dns` apply step: hands the rendered DNS plan to the server (worker thread), which opens the
 // sockets on the gateways (the interfaces step ran first, so the addresses exist) and swaps its
 // tables; a host added or renamed by a Patch is answered as soon as the Patch returns.
-import { isDeepStrictEqual } from 'node:util';
 import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import type { DnsPlan } from './render.js';
@@ -30,7 +29,7 @@ export class DnsStep implements ApplyStep {
     const findings = plan.listeners
       .filter((l) => !open.has(`${l.address}%${l.device}`))
       .map((l) => `not listening on ${l.address} (${l.device})`);
-    if (!isDeepStrictEqual(plan, this.server.current)) findings.push('the DNS server holds other tables');
+    if (!this.server.holds(plan)) findings.push('the DNS server holds other tables');
     return findings;
   }
 
@@ -45,7 +44,7 @@ export class DnsStep implements ApplyStep {
 
   private async hold(plan: DnsPlan): Promise<StepChange> {
     const running = this.server.running || plan.listeners.length === 0;
-    if (running && isDeepStrictEqual(plan, this.server.current)) return { changed: false, summary: '' };
+    if (running && this.server.holds(plan)) return { changed: false, summary: '' };
     await this.server.configure(plan);
     return { changed: true, summary: describe(plan) };
   }
