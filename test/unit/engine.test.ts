@@ -120,6 +120,26 @@ t.test('a failing step rolls back itself and the steps before it, in reverse ord
   t.equal(events.at(-1)?.event.case, 'applyFailed');
 });
 
+t.test('a write the kernel refused is taken back out of the journal before the caller hears', async (t) => {
+  const { engine, steps, dir } = await setup(t);
+  await engine.apply(labConfig(), undefined, false);
+  const refused = labConfig();
+  refused.nics.pop();
+  if (steps[1]) steps[1].failNext = true;
+  await t.rejects(engine.apply(refused, undefined, false), { code: 'ABORTED' });
+  const afterRefusal = await new StateStore(dir).load();
+  t.equal(afterRefusal?.generation, 1n, 'a restarted daemon would not replay the refused write');
+  t.equal(afterRefusal?.config.nics.length, 4);
+  // The next write takes the generation the refused one would have had, and is the one replayed.
+  const next = labConfig();
+  next.hostname = 'after-refusal';
+  t.equal((await engine.apply(next, 1n, false)).generation, 2n);
+  const loaded = await new StateStore(dir).load();
+  t.equal(loaded?.generation, 2n);
+  t.equal(loaded?.config.hostname, 'after-refusal');
+  t.equal(loaded?.config.nics.length, 4);
+});
+
 t.test('a stale expected generation is refused before anything runs', async (t) => {
   const { engine, journal } = await setup(t);
   await engine.apply(labConfig(), undefined, false);

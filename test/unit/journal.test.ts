@@ -70,3 +70,43 @@ void t.test('load replays the journal onto the snapshot and truncates a torn tai
   t.equal((await readFile(join(dir, 'patches.journal'))).length, 0, 'a snapshot empties the journal');
   t.notOk(store.wantsCompaction, 'and then nothing is left to fold');
 });
+
+void t.test(
+  'a record taken back is gone; one that cannot be cut makes the next append rewrite the snapshot',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const journal = join(dir, 'patches.journal');
+    const store = new StateStore(dir);
+    const committed = { generation: 2n, appliedAt: new Date(), config: natConfig() };
+    await store.save(committed);
+    await store.append({ generation: 3n, appliedAt: new Date(), operations: [put('e-kept')] });
+    const kept = (await readFile(journal)).length;
+    await store.append({ generation: 4n, appliedAt: new Date(), config: natConfig() });
+    t.ok(store.wantsCompaction, 'a whole config in the journal asks for a snapshot');
+    await store.retract({ ...committed, generation: 3n });
+    t.equal((await readFile(journal)).length, kept, 'cut back to where the refused record began');
+    t.notOk(store.wantsCompaction, 'the whole config taken back no longer asks for a snapshot');
+    await store.append({ generation: 4n, appliedAt: new Date(), operations: [put('e-next')] });
+    const loaded = await new StateStore(dir).load();
+    t.equal(loaded?.generation, 4n);
+    t.same(
+      loaded?.config.eips.map((e) => e.id),
+      ['e-vm1', 'e-kept', 'e-next'],
+    );
+
+    // The journal closed under it: the record cannot be cut, so the standing state is written whole
+    // before the next record, and the refused one is never replayed.
+    await store.append({ generation: 5n, appliedAt: new Date(), operations: [put('e-refused')] });
+    await store.close();
+    const standing = { generation: 4n, appliedAt: new Date(), config: loaded?.config ?? natConfig() };
+    await t.rejects(store.retract(standing));
+    await store.append({ generation: 5n, appliedAt: new Date(), operations: [put('e-after')] });
+    const reloaded = await new StateStore(dir).load();
+    t.equal(reloaded?.generation, 5n);
+    t.same(
+      reloaded?.config.eips.map((e) => e.id),
+      ['e-vm1', 'e-kept', 'e-next', 'e-after'],
+    );
+  },
+);

@@ -1,4 +1,4 @@
-// The one path every change takes: validate → render → apply (steps, with rollback) → persist →
+// The one path every change takes: validate → render → apply (steps, with rollback) beside persist →
 // publish. Writes run one at a time in a queue and resolve only once the data plane holds the new
 // generation (the barrier); reads use the committed state and never wait behind the queue.
 import { EventEmitter } from 'node:events';
@@ -262,19 +262,29 @@ export class Engine {
       const generation = current.generation + 1n;
       this.applyingGeneration = generation;
       try {
-        const results = await this.converge(rendered, current.rendered, generation);
-        phases.mark('apply');
+        // Journaled (binary, O_DSYNC) while the kernel applies, not after: the caller hears back once
+        // both hold the write, and a write the kernel refused is taken back out of the journal first.
+        // The readable snapshot follows off the caller's path.
         const appliedAt = new Date();
-        try {
-          // Journaled (binary, fdatasync'd); the readable snapshot follows off the caller's path.
-          await this.options.store.append(
+        const journaled = outcome(
+          this.options.store.append(
             operations === undefined
               ? { generation, appliedAt, config }
               : { generation, appliedAt, operations },
-          );
+          ),
+        );
+        let results: StepResult[];
+        try {
+          results = await this.converge(rendered, current.rendered, generation);
         } catch (e) {
+          if ((await journaled).ok) await this.retractJournaled();
+          throw e;
+        }
+        phases.mark('apply');
+        const persisted = await journaled;
+        if (!persisted.ok) {
           await this.rollback(this.options.steps, current.rendered, rendered);
-          throw this.failed(generation, 'persist', e);
+          throw this.failed(generation, 'persist', persisted.error);
         }
         phases.mark('persist');
         this.committedState = { generation, config, rendered, appliedAt };
@@ -288,6 +298,19 @@ export class Engine {
         this.applyingGeneration = undefined;
       }
     });
+  }
+
+  /** Takes a refused write's record out of the journal; the committed state is what stands. */
+  private async retractJournaled(): Promise<void> {
+    const { generation, config, appliedAt } = this.committedState;
+    try {
+      await this.options.store.retract({ generation, config, appliedAt: appliedAt ?? new Date(0) });
+    } catch (err) {
+      this.options.log.error(
+        { err },
+        'could not take a refused write out of the journal; the snapshot is rewritten before the next write',
+      );
+    }
   }
 
   /** Folds the journal into a snapshot; queued after the write that needs it, so no caller waits. */
@@ -447,6 +470,14 @@ class Phases {
   report(): Record<string, number> {
     return Object.fromEntries(Object.entries(this.spent).map(([k, v]) => [k, Math.round(v * 100) / 100]));
   }
+}
+
+/** A promise's result as a value: awaited later, a rejection in the meantime is not unhandled. */
+function outcome(p: Promise<void>): Promise<{ ok: true } | { ok: false; error: unknown }> {
+  return p.then(
+    () => ({ ok: true }) as const,
+    (error: unknown) => ({ ok: false, error }) as const,
+  );
 }
 
 function errorText(e: unknown): string {

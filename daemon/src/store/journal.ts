@@ -8,6 +8,9 @@
 // the epoch) · u8 kind (0 Patch, 1 whole config) · PatchRequest (operations only) or RouterConfig,
 // protobuf binary. A record cut short by a crash, or one whose checksum fails, ends the journal: it
 // and anything after it are dropped (its write never returned to its caller).
+//
+// A record is written beside the kernel apply of its write, not after it; a write the kernel refused
+// is taken back out (the file cut back to where its record began) before its caller hears back.
 import { crc32 } from 'node:zlib';
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promises';
@@ -81,6 +84,8 @@ export class Journal {
   private file: FileHandle | undefined;
   private size = 0;
   private configs = 0;
+  /** Where the record appended last begins, and whether it holds a whole config: what retractLast cuts. */
+  private last: { readonly start: number; readonly config: boolean } | undefined;
 
   constructor(private readonly path: string) {}
 
@@ -106,6 +111,7 @@ export class Journal {
     if (validLength < data.length) await truncate(this.path, validLength);
     this.size = validLength;
     this.configs = records.filter((r) => 'config' in r).length;
+    this.last = undefined;
     return records;
   }
 
@@ -123,8 +129,20 @@ export class Journal {
       await this.file.truncate(this.size).catch(() => undefined);
       throw e;
     }
+    this.last = { start: this.size, config: 'config' in record };
     this.size += data.length;
     if ('config' in record) this.configs++;
+  }
+
+  /** Takes back the record appended last (its write did not take effect); durable when it resolves. */
+  async retractLast(): Promise<void> {
+    const last = this.last;
+    if (this.file === undefined || last === undefined) throw new Error('no record to take back');
+    await this.file.truncate(last.start);
+    await this.file.datasync();
+    this.last = undefined;
+    this.size = last.start;
+    if (last.config) this.configs--;
   }
 
   /** Empties the journal (after a snapshot holds everything it had). */
@@ -136,6 +154,7 @@ export class Journal {
     });
     this.size = 0;
     this.configs = 0;
+    this.last = undefined;
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,9 @@
-// The last good desired state on disk, written only after the data plane holds it: a snapshot
-// (`<state dir>/config.json`: generation, time and the config in its proto3 JSON form, so an operator
-// can read it) plus the journal of the writes applied since (journal.ts). Every write appends one
-// record; the engine folds the journal into a new snapshot (compact) off the caller's path once it
-// holds an Apply's whole config or has grown large. Loading replays the journal onto the snapshot.
+// The last good desired state on disk: a snapshot (`<state dir>/config.json`: generation, time and
+// the config in its proto3 JSON form, so an operator can read it) plus the journal of the writes
+// applied since (journal.ts). Every write appends one record while the kernel applies it, and takes it
+// back when the kernel refuses; the engine folds the journal into a new snapshot (compact) off the
+// caller's path once it holds an Apply's whole config or has grown large. Loading replays the journal
+// onto the snapshot.
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type JsonValue, create, fromJson, toJson } from '@bufbuild/protobuf';
@@ -29,6 +30,8 @@ interface StateFile {
 export class StateStore {
   private readonly path: string;
   private readonly journal: Journal;
+  /** Set when a record could not be taken back: the snapshot to write before any record follows it. */
+  private rewriteFirst: PersistedState | undefined;
 
   constructor(private readonly dir: string) {
     this.path = join(dir, 'config.json');
@@ -57,9 +60,24 @@ export class StateStore {
     return state;
   }
 
-  /** Records an applied write (durable when it resolves). */
+  /** Records a write (durable when it resolves). */
   async append(record: JournalRecord): Promise<void> {
+    if (this.rewriteFirst !== undefined) await this.save(this.rewriteFirst);
     await this.journal.append(record);
+  }
+
+  /**
+   * Takes back the record appended last, whose write the kernel refused; `committed` is the state
+   * that stands. When the journal cannot be cut, the next append first rewrites the snapshot as
+   * `committed` (which empties the journal), so no record is ever replayed on top of the refused one.
+   */
+  async retract(committed: PersistedState): Promise<void> {
+    try {
+      await this.journal.retractLast();
+    } catch (e) {
+      this.rewriteFirst = committed;
+      throw e;
+    }
   }
 
   /** Whether the journal should be folded into a snapshot: it holds a whole config, or has grown. */
@@ -97,6 +115,7 @@ export class StateStore {
     };
     await writeFileAtomic(this.path, `${JSON.stringify(file, null, 1)}\n`);
     await this.journal.reset();
+    this.rewriteFirst = undefined;
   }
 
   /** Moves an unreadable state file aside so the daemon can start empty and the file stays for a post-mortem. */
