@@ -352,6 +352,46 @@ void t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => 
   t.match(routes, /r-behind-vm3\s+192\.168\.50\.0\/24\s+via 10\.2\.0\.13\s+yes/, 'show routes');
 });
 
+void t.test('element changes of one EIP and of thirty go over netlink, one transaction each', async (t) => {
+  // Thirty EIPs change 120 elements: sent from koffi's worker thread; one EIP's few from the event loop.
+  const overNetlink = async () =>
+    (await daemon.client.getStatus()).services.find((s) => s.name === 'nftables')?.counters[
+      'element_transactions_over_netlink'
+    ] ?? 0n;
+  const eipDnat = async () =>
+    (await inNamespace(rt, 'nft', ['list', 'map', 'ip', 'vrouter_nat', 'eip_dnat'])).stdout;
+  const many = Array.from({ length: 30 }, (_, i) => ({
+    vip: create(VipSchema, { id: `v-many-${i}`, ip: `203.0.113.${100 + i}`, nicId: 'pub0' }),
+    eip: create(EipSchema, { id: `e-many-${i}`, vipId: `v-many-${i}`, privateIp: `10.1.0.${100 + i}` }),
+  }));
+  await daemon.client.patch({
+    operations: many.map(({ vip }) => ({ operation: { case: 'putVip' as const, value: vip } })),
+  });
+  const before = await overNetlink();
+  await daemon.client.patch({
+    operations: many.map(({ eip }) => ({ operation: { case: 'putEip' as const, value: eip } })),
+  });
+  t.equal(await overNetlink(), before + 1n, 'thirty EIPs: one element transaction');
+  t.match(await eipDnat(), /203\.0\.113\.129 : 10\.1\.0\.129/, 'the last of them is in the kernel');
+  await daemon.client.patch({
+    operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-many-0' } } }],
+  });
+  t.equal(await overNetlink(), before + 2n, 'one EIP removed: one element transaction');
+  const left = await eipDnat();
+  t.notMatch(left, /203\.0\.113\.100 :/, 'its element is gone');
+  t.match(left, /203\.0\.113\.101 : 10\.1\.0\.101/, 'the others stay');
+  await daemon.client.patch({
+    operations: many.flatMap(({ vip, eip }) => [
+      ...(eip.id === 'e-many-0'
+        ? []
+        : [{ operation: { case: 'delete' as const, value: { kind: ObjectKind.EIP, id: eip.id } } }]),
+      { operation: { case: 'delete' as const, value: { kind: ObjectKind.VIP, id: vip.id } } },
+    ]),
+  });
+  t.notMatch(await eipDnat(), /203\.0\.113\.1[0-2]\d :/, 'all thirty removed again');
+  t.same((await daemon.client.checkDrift()).repaired, [], 'the kernel holds exactly what was rendered');
+});
+
 void t.test('a restarted daemon restores the config from its snapshot and patch journal', async (t) => {
   const before = await daemon.client.getConfig();
   t.ok(before.generation > applied.generation + 2n, 'several Patches were journaled since the Apply');
