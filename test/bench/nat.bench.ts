@@ -3,7 +3,8 @@
 //   iptables-legacy-restore of the same 30k rules (set elements over netlink, and through libnftables);
 // - one EIP added or removed by Patch while 10k exist (gRPC round trip, p99): set elements over
 //   netlink, through libnftables in process and `nft` per change, vs the zvr way (iptables-save,
-//   edit, iptables-restore the table);
+//   edit, iptables-restore the table); beside it the floors under it on this machine: a Patch that
+//   changes nothing (gRPC and the daemon's queue alone) and fdatasync of a journal-sized append;
 // - new connections per second public → VM through an EIP with all of it loaded, vs no ruleset at
 //   all, vs a minimal hand-written nft NAT (one DNAT map, one SNAT map: what conntrack + NAT alone
 //   cost) and vs the same NAT as 30k linear iptables-legacy rules (the matching rule last); the modes
@@ -119,10 +120,15 @@ interface PatchTimes {
   readonly first: number;
 }
 
-async function patchRounds(daemon: LabDaemon, vipId: string): Promise<PatchTimes> {
+/** Patch rounds in a process of their own; `unchanged`: each Patch puts an EIP that is already there. */
+async function patchRounds(
+  daemon: LabDaemon,
+  vipId: string,
+  mode: 'change' | 'unchanged' = 'change',
+): Promise<PatchTimes> {
   const r = await run(
     process.execPath,
-    [PATCH_ROUNDS_SCRIPT, daemon.socket, vipId, String(PATCH_ROUNDS), String(PATCH_WARMUP_ROUNDS)],
+    [PATCH_ROUNDS_SCRIPT, daemon.socket, vipId, String(PATCH_ROUNDS), String(PATCH_WARMUP_ROUNDS), mode],
     { timeoutMs: 300_000 },
   );
   return JSON.parse(r.stdout) as PatchTimes;
@@ -199,6 +205,7 @@ const bench: BenchModule = {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const spareVip = `v${N}`;
       const netlink = await patchRounds(daemon, spareVip);
+      const noop = await patchRounds(daemon, spareVip, 'unchanged');
       const syncs = await fdatasyncTimes(daemon.stateDir);
 
       // Connection rates, modes alternating; the VIP addresses stay on the NIC in all of them. The
@@ -336,6 +343,13 @@ const bench: BenchModule = {
           baseline: { name: 'libnftables in process (median)', value: median(libAll) },
           better: 'lower',
           note: `p99 ${p99(netlinkAll).toFixed(1)} ms vs ${p99(libAll).toFixed(1)} ms`,
+        },
+        {
+          measurement: 'The same EIP put again, a Patch that changes nothing, p99',
+          unit: 'ms',
+          vrouterd: p99([...noop.adds, ...noop.removes]),
+          better: 'lower',
+          note: `median ${median([...noop.adds, ...noop.removes]).toFixed(2)} ms: gRPC over the console socket, the write queue, build and validate, no kernel, no disk; the floor under every Patch on this machine`,
         },
         {
           measurement: 'fdatasync of a 200-byte journal append on this disk, p99',

@@ -1,29 +1,38 @@
 // The Patch rounds of the NAT benchmark, run in a process of their own so that the client's timings
 // are not disturbed by the bench's garbage collector (it holds configs of 30k objects):
-// `node patch-rounds.js SOCKET VIP_ID ROUNDS WARMUP` adds and removes one EIP WARMUP times unmeasured
-// (a management plane's client and the daemon are long-lived: the first few hundred calls compile
-// their code paths), then ROUNDS times, and prints the round trips in milliseconds as JSON
-// `{adds, removes, first}`, `first` being the very first call (connection and compilation).
+// `node patch-rounds.js SOCKET VIP_ID ROUNDS WARMUP [unchanged]` adds and removes one EIP WARMUP times
+// unmeasured (a management plane's client and the daemon are long-lived: the first few hundred calls
+// compile their code paths), then ROUNDS times, and prints the round trips in milliseconds as JSON
+// `{adds, removes, first}`, `first` being the very first call (connection and compilation). With
+// `unchanged`, the EIP is put once beforehand and each call puts it again: a Patch that changes
+// nothing (gRPC, queue, build, validate; no kernel, no disk), the floor under every Patch.
 import { create } from '@bufbuild/protobuf';
 import { RouterClient } from '../../daemon/src/cli/client.js';
 import { EipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { ObjectKind } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 
-const [socket = '', vipId = '', rounds = '100', warmup = '0'] = process.argv.slice(2);
+const [socket = '', vipId = '', rounds = '100', warmup = '0', mode = 'change'] = process.argv.slice(2);
 const client = new RouterClient({ socket });
 const eip = create(EipSchema, { id: 'e-bench', vipId, privateIp: '10.1.250.250' });
 const ms = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e6;
 
-async function round(): Promise<[number, number]> {
-  let started = process.hrtime.bigint();
-  await client.patch({ operations: [{ operation: { case: 'putEip', value: eip } }] });
-  const add = ms(started);
-  started = process.hrtime.bigint();
-  await client.patch({
+const put = () => client.patch({ operations: [{ operation: { case: 'putEip', value: eip } }] });
+const remove = () =>
+  client.patch({
     operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-bench' } } }],
   });
+const unchanged = mode === 'unchanged';
+
+async function round(): Promise<[number, number]> {
+  let started = process.hrtime.bigint();
+  await put();
+  const add = ms(started);
+  started = process.hrtime.bigint();
+  await (unchanged ? put() : remove());
   return [add, ms(started)];
 }
+
+const heldBefore = unchanged ? (await put()).generation : 0n;
 
 let first = Number.NaN;
 for (let i = 0; i < Number(warmup); i++) {
@@ -36,6 +45,13 @@ for (let i = 0; i < Number(rounds); i++) {
   const [add, remove] = await round();
   adds.push(add);
   removes.push(remove);
+}
+if (unchanged) {
+  // Measured as a Patch that changes nothing only if none of them made a new generation.
+  const heldAfter = (await put()).generation;
+  if (heldAfter !== heldBefore)
+    throw new Error(`putting the same EIP again moved the generation ${heldBefore} → ${heldAfter}`);
+  await remove();
 }
 client.close();
 process.stdout.write(JSON.stringify({ adds, removes, first }));
