@@ -42,9 +42,9 @@ for (let i = 0; i < Number(warmup); i++) {
 const adds: number[] = [];
 const removes: number[] = [];
 for (let i = 0; i < Number(rounds); i++) {
-  const [add, remove] = await round();
-  adds.push(add);
-  removes.push(remove);
+  const [firstCall, secondCall] = await round();
+  adds.push(firstCall);
+  removes.push(secondCall);
 }
 if (unchanged) {
   // Measured as a Patch that changes nothing only if none of them made a new generation.
