@@ -5,7 +5,8 @@
 // compile their code paths), then ROUNDS times, and prints the round trips in milliseconds as JSON
 // `{adds, removes, first}`, `first` being the very first call (connection and compilation). With
 // `unchanged`, the EIP is put once beforehand and each call puts it again: a Patch that changes
-// nothing (gRPC, queue, build, validate; no kernel, no disk), the floor under every Patch.
+// nothing (gRPC, queue, build, validate; no kernel, no disk), the floor under every Patch; `adds` and
+// `removes` then both hold such calls, and `first` is the first of them, not the connection's.
 import { create } from '@bufbuild/protobuf';
 import { RouterClient } from '../../daemon/src/cli/client.js';
 import { EipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
