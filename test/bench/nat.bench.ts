@@ -1,7 +1,8 @@
 // NAT at scale, each measurement beside its baseline in the same run (lab namespaces, real daemon):
 // - full Apply of 10k EIPs + 10k port forwards (their VIPs already on the NIC) vs
 //   iptables-legacy-restore of the same 30k rules (set elements over netlink, and through libnftables);
-// - one EIP added or removed by Patch while 10k exist (gRPC round trip, p99): set elements over
+// - one EIP added or removed by Patch while 10k exist (gRPC round trip, p99, from a gRPC C-core
+//   client (python3-grpcio, patch-rounds.py) and from a Node one (patch-rounds.ts)): set elements over
 //   netlink, through libnftables in process and `nft` per change, vs the zvr way (iptables-save,
 //   edit, iptables-restore the table); beside it the floors under it on this machine: a Patch that
 //   changes nothing (gRPC and the daemon's queue alone) and fdatasync of a journal-sized append;
@@ -11,11 +12,17 @@
 //   alternate round by round so that a neighbour's load falls on all of them alike; then the CPU
 //   a connection costs, sampled by perf, beside the minimal NAT's (kernel-cpu.ts).
 import { open } from 'node:fs/promises';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIpv4, parseIpv4 } from '../../daemon/src/config/net.js';
 import { RouterClient } from '../../daemon/src/cli/client.js';
 import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
+import {
+  type PatchRequest,
+  PatchRequestSchema,
+  PatchResponseSchema,
+} from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { LabDaemon } from '../lab/daemon.js';
 import { inNamespace, ip, removeNamespaceSync, run } from '../lab/exec.js';
 import { serve } from '../lab/traffic.js';
@@ -31,6 +38,7 @@ import {
 } from './harness.js';
 import { type KernelCpu, SAMPLE_SECONDS, cpuRow, per, perfWorks, sampled } from './kernel-cpu.js';
 import { INTERNET_IN_BENCH_SUBNET, benchConfig, eipVip } from './nat-config.js';
+import { benchPatches } from './patch-requests.js';
 
 const N = 10_000;
 /** Measured add + remove rounds, after unmeasured ones that let V8 compile both processes' paths. */
@@ -46,6 +54,10 @@ const CPU_ROUNDS = 3;
 const APPLY_ROUNDS = 5;
 const CONN_RATE = fileURLToPath(new URL('./conn-rate.js', import.meta.url));
 const PATCH_ROUNDS_SCRIPT = fileURLToPath(new URL('./patch-rounds.js', import.meta.url));
+const PATCH_ROUNDS_PY = fileURLToPath(new URL('../../../test/bench/patch-rounds.py', import.meta.url));
+/** Debian's python, where python3-grpcio is (not whichever python3 comes first in PATH). */
+const SYSTEM_PYTHON = '/usr/bin/python3';
+const NO_C_CORE = "not measured: needs Debian's python3-grpcio";
 const SERVER_PORT = 9999;
 const SETTLE_MS = 3000;
 
@@ -120,11 +132,13 @@ interface PatchTimes {
   readonly first: number;
 }
 
-/** Patch rounds in a process of their own; `unchanged`: each Patch puts an EIP that is already there. */
+type PatchMode = 'change' | 'unchanged';
+
+/** Patch rounds in a Node process of their own; `unchanged`: each Patch puts an EIP already there. */
 async function patchRounds(
   daemon: LabDaemon,
   vipId: string,
-  mode: 'change' | 'unchanged' = 'change',
+  mode: PatchMode = 'change',
 ): Promise<PatchTimes> {
   const r = await run(
     process.execPath,
@@ -132,6 +146,44 @@ async function patchRounds(
     { timeoutMs: 300_000 },
   );
   return JSON.parse(r.stdout) as PatchTimes;
+}
+
+/** Whether Debian's python3-grpcio (gRPC C-core) is there for the C-core client's rounds. */
+async function cCoreClientWorks(): Promise<boolean> {
+  try {
+    await run(SYSTEM_PYTHON, ['-c', 'import grpc']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The same rounds from the gRPC C-core client (patch-rounds.py), the requests encoded here. */
+async function cCorePatchRounds(daemon: LabDaemon, vipId: string, mode: PatchMode): Promise<PatchTimes> {
+  const { put, remove } = benchPatches(vipId);
+  const hex = (request: PatchRequest) => Buffer.from(toBinary(PatchRequestSchema, request)).toString('hex');
+  const r = await run(
+    SYSTEM_PYTHON,
+    [
+      PATCH_ROUNDS_PY,
+      daemon.socket,
+      hex(put),
+      hex(remove),
+      String(PATCH_ROUNDS),
+      String(PATCH_WARMUP_ROUNDS),
+      mode,
+    ],
+    { timeoutMs: 300_000 },
+  );
+  const times = JSON.parse(r.stdout) as PatchTimes & { heldBefore: string; heldAfter: string };
+  if (mode === 'unchanged') {
+    // Measured as a Patch that changes nothing only if none of them made a new generation.
+    const generation = (response: string) =>
+      fromBinary(PatchResponseSchema, Buffer.from(response, 'hex')).generation;
+    if (generation(times.heldBefore) !== generation(times.heldAfter))
+      throw new Error(`putting the same EIP again moved the generation (C-core client)`);
+  }
+  return times;
 }
 
 /** Full Applies of every EIP and forward, from a config with the VIPs alone: round trips and nft step. */
@@ -206,6 +258,12 @@ const bench: BenchModule = {
       const spareVip = `v${N}`;
       const netlink = await patchRounds(daemon, spareVip);
       const noop = await patchRounds(daemon, spareVip, 'unchanged');
+      const cCore = (await cCoreClientWorks())
+        ? {
+            change: await cCorePatchRounds(daemon, spareVip, 'change'),
+            unchanged: await cCorePatchRounds(daemon, spareVip, 'unchanged'),
+          }
+        : undefined;
       const syncs = await fdatasyncTimes(daemon.stateDir);
 
       // Connection rates, modes alternating; the VIP addresses stay on the NIC in all of them. The
@@ -291,6 +349,12 @@ const bench: BenchModule = {
       const libAll = [...lib.adds, ...lib.removes];
       const execAll = [...exec.adds, ...exec.removes];
       const noopAll = [...noop.adds, ...noop.removes];
+      const cCoreAll = cCore ? [...cCore.change.adds, ...cCore.change.removes] : [];
+      const cCoreNoopAll = cCore ? [...cCore.unchanged.adds, ...cCore.unchanged.removes] : [];
+      const ZVR_BASELINE = {
+        name: 'zvr way: iptables-legacy-save, edit, iptables-legacy-restore (median)',
+        value: median(zvr),
+      };
       return [
         {
           measurement: `Full Apply of ${N / 1000}k EIPs + ${N / 1000}k port forwards (VIPs on the NIC), median of ${APPLY_ROUNDS}`,
@@ -316,29 +380,33 @@ const bench: BenchModule = {
           note: 'netlink, one address at a time, plus a gratuitous ARP each; the kernel cost grows with the count',
         },
         {
-          measurement: `One EIP added or removed by Patch, ${N / 1000}k EIPs loaded, p99 of ${netlinkAll.length}`,
+          measurement: `One EIP added or removed by Patch, ${N / 1000}k EIPs loaded, p99 of ${netlinkAll.length}, from a gRPC C-core client`,
+          unit: 'ms',
+          vrouterd: p99(cCoreAll),
+          baseline: ZVR_BASELINE,
+          better: 'lower',
+          note: cCore
+            ? `python3-grpcio over the console socket; median ${median(cCoreAll).toFixed(2)} ms; add p99 ${p99(cCore.change.adds).toFixed(1)}, remove p99 ${p99(cCore.change.removes).toFixed(1)} (clears conntrack); set elements over netlink; after ${2 * PATCH_WARMUP_ROUNDS} unmeasured calls; zvr way slowest of ${ZVR_ROUNDS}: ${Math.max(...zvr).toFixed(0)} ms`
+            : NO_C_CORE,
+        },
+        {
+          measurement: 'Same Patch from the C-core client, median',
+          unit: 'ms',
+          vrouterd: median(cCoreAll),
+          baseline: ZVR_BASELINE,
+          better: 'lower',
+          note: cCore ? `median of ${cCoreAll.length}, like with like` : NO_C_CORE,
+        },
+        {
+          measurement: `Same Patch from a Node client (@grpc/grpc-js, as vrouterctl), p99 of ${netlinkAll.length}`,
           unit: 'ms',
           vrouterd: p99(netlinkAll),
-          baseline: {
-            name: 'zvr way: iptables-legacy-save, edit, iptables-legacy-restore (median)',
-            value: median(zvr),
-          },
+          baseline: ZVR_BASELINE,
           better: 'lower',
-          note: `set elements over netlink; add p99 ${p99(netlink.adds).toFixed(1)}, remove p99 ${p99(netlink.removes).toFixed(1)} (clears conntrack); after ${2 * PATCH_WARMUP_ROUNDS} unmeasured calls (the client's very first: ${netlink.first.toFixed(1)} ms); zvr way slowest of ${ZVR_ROUNDS}: ${Math.max(...zvr).toFixed(0)} ms`,
+          note: `median ${median(netlinkAll).toFixed(2)} ms (${(median(zvr) / median(netlinkAll)).toFixed(0)}× the zvr way's); add p99 ${p99(netlink.adds).toFixed(1)}, remove p99 ${p99(netlink.removes).toFixed(1)}; the client's very first call: ${netlink.first.toFixed(1)} ms`,
         },
         {
-          measurement: 'Same Patch, median',
-          unit: 'ms',
-          vrouterd: median(netlinkAll),
-          baseline: {
-            name: 'zvr way: iptables-legacy-save, edit, iptables-legacy-restore (median)',
-            value: median(zvr),
-          },
-          better: 'lower',
-          note: `median of ${netlinkAll.length}, like with like`,
-        },
-        {
-          measurement: 'Same Patch, median: set elements over netlink vs through libnftables',
+          measurement: 'Same Patch (Node client), median: set elements over netlink vs through libnftables',
           unit: 'ms',
           vrouterd: median(netlinkAll),
           baseline: { name: 'libnftables in process (median)', value: median(libAll) },
@@ -346,11 +414,11 @@ const bench: BenchModule = {
           note: `p99 ${p99(netlinkAll).toFixed(1)} ms vs ${p99(libAll).toFixed(1)} ms`,
         },
         {
-          measurement: 'The same EIP put again, a Patch that changes nothing, p99',
+          measurement: 'The same EIP put again, a Patch that changes nothing, from the C-core client, p99',
           unit: 'ms',
-          vrouterd: p99(noopAll),
+          vrouterd: p99(cCoreNoopAll),
           better: 'lower',
-          note: `median ${median(noopAll).toFixed(2)} ms: gRPC over the console socket, the write queue, build and validate, no kernel, no disk; the floor under every Patch on this machine`,
+          note: `${cCore ? `median ${median(cCoreNoopAll).toFixed(2)} ms` : NO_C_CORE}; from the Node client p99 ${p99(noopAll).toFixed(2)}, median ${median(noopAll).toFixed(2)} ms: gRPC over the console socket, the write queue, build and validate, no kernel, no disk; the floor under every Patch on this machine`,
         },
         {
           measurement: 'fdatasync of a 200-byte journal append on this disk, p99',

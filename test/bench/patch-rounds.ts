@@ -7,21 +7,16 @@
 // `unchanged`, the EIP is put once beforehand and each call puts it again: a Patch that changes
 // nothing (gRPC, queue, build, validate; no kernel, no disk), the floor under every Patch; `adds` and
 // `removes` then both hold such calls, and `first` is the first of them, not the connection's.
-import { create } from '@bufbuild/protobuf';
 import { RouterClient } from '../../daemon/src/cli/client.js';
-import { EipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
-import { ObjectKind } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
+import { benchPatches } from './patch-requests.js';
 
 const [socket = '', vipId = '', rounds = '100', warmup = '0', mode = 'change'] = process.argv.slice(2);
 const client = new RouterClient({ socket });
-const eip = create(EipSchema, { id: 'e-bench', vipId, privateIp: '10.1.250.250' });
+const patches = benchPatches(vipId);
 const ms = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e6;
 
-const put = () => client.patch({ operations: [{ operation: { case: 'putEip', value: eip } }] });
-const remove = () =>
-  client.patch({
-    operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-bench' } } }],
-  });
+const put = () => client.patch(patches.put);
+const remove = () => client.patch(patches.remove);
 const unchanged = mode === 'unchanged';
 
 async function round(): Promise<[number, number]> {

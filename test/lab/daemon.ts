@@ -10,6 +10,13 @@ import { RouterClient } from '../../daemon/src/cli/client.js';
 
 export const DAEMON_MAIN = fileURLToPath(new URL('../../daemon/src/main.js', import.meta.url));
 export const VROUTERCTL = fileURLToPath(new URL('../../daemon/src/cli/vrouterctl.js', import.meta.url));
+/**
+ * Node's flags for the daemon, the same as systemd/vrouterd.service gives it (a unit test holds the
+ * two together): a young generation of 16 MiB semi-spaces, not the 64 MiB V8 picks on a machine with
+ * gigabytes to spare, so that a scavenge copies what a few dozen Patches left alive (~1.4 ms) rather
+ * than what two hundred did (3–9 ms, in the middle of a Patch).
+ */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export interface DaemonOptions {
   /** `host:port` of the management API inside the router namespace. */
@@ -69,6 +76,7 @@ export class LabDaemon {
   async launch(): Promise<void> {
     const o = this.options;
     const args = [
+      ...DAEMON_NODE_FLAGS,
       DAEMON_MAIN,
       '--state-dir',
       this.stateDir,

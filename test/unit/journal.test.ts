@@ -110,3 +110,26 @@ void t.test(
     );
   },
 );
+
+void t.test(
+  'a record too big to write from the event loop (a whole config) lands in order too',
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const store = new StateStore(dir);
+    const big = natConfig();
+    for (let i = 0; i < 3000; i++)
+      big.eips.push(create(EipSchema, { id: `e-big-${i}`, vipId: 'v-pf', privateIp: '10.1.0.30' }));
+    t.ok(
+      encodeRecord({ generation: 1n, appliedAt: new Date(), config: big }).length > 64 * 1024,
+      'over 64 KiB',
+    );
+    await store.append({ generation: 1n, appliedAt: new Date(), config: big });
+    await store.append({ generation: 2n, appliedAt: new Date(), operations: [put('e-after')] });
+    await store.close();
+    const loaded = await new StateStore(dir).load();
+    t.equal(loaded?.generation, 2n);
+    t.equal(loaded?.config.eips.length, big.eips.length + 1);
+    t.equal(loaded?.config.eips.at(-1)?.id, 'e-after', 'the small record follows the big one');
+  },
+);

@@ -262,9 +262,10 @@ export class Engine {
       const generation = current.generation + 1n;
       this.applyingGeneration = generation;
       try {
-        // Journaled (binary, O_DSYNC) while the kernel applies, not after: the caller hears back once
-        // both hold the write, and a write the kernel refused is taken back out of the journal first.
-        // The readable snapshot follows off the caller's path.
+        // Journaled (binary, O_DSYNC) before the kernel applies (a Patch's small record, from the event
+        // loop) or beside it (an Apply's config, from the pool): the caller hears back once both hold
+        // the write, and a write the kernel refused is taken back out of the journal first. The
+        // readable snapshot follows off the caller's path.
         const appliedAt = new Date();
         const journaled = outcome(
           this.options.store.append(
