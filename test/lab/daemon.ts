@@ -63,7 +63,13 @@ export class LabDaemon {
       stateDir ?? (await mkdtemp(join(tmpdir(), 'vrouterd-lab-'))),
       options,
     );
-    await daemon.launch();
+    try {
+      await daemon.launch();
+    } catch (e) {
+      // A daemon that did not come up leaves no state directory made for it (its log is in the error).
+      if (stateDir === undefined) await daemon.destroy();
+      throw e;
+    }
     return daemon;
   }
 
