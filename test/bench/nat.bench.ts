@@ -130,22 +130,38 @@ interface PatchTimes {
   readonly removes: number[];
   /** The first call of the client: connection set-up and code not yet compiled. */
   readonly first: number;
+  /** In `unchanged` mode, the hex of the PatchResponses to a put before and after the rounds. */
+  readonly heldBefore: string;
+  readonly heldAfter: string;
 }
 
 type PatchMode = 'change' | 'unchanged';
 
-/** Patch rounds in a Node process of their own; `unchanged`: each Patch puts an EIP already there. */
-async function patchRounds(
-  daemon: LabDaemon,
-  vipId: string,
-  mode: PatchMode = 'change',
-): Promise<PatchTimes> {
-  const r = await run(
-    process.execPath,
-    [PATCH_ROUNDS_SCRIPT, daemon.socket, vipId, String(PATCH_ROUNDS), String(PATCH_WARMUP_ROUNDS), mode],
-    { timeoutMs: 300_000 },
-  );
-  return JSON.parse(r.stdout) as PatchTimes;
+/** Every measured call of a client's rounds, adds and removes together. */
+const calls = (times: PatchTimes) => [...times.adds, ...times.removes];
+
+/**
+ * Patch rounds in a client process of its own (`command args… ROUNDS WARMUP mode`); `unchanged`:
+ * each Patch puts an EIP already there, measured as such only if none of them made a new generation.
+ */
+async function clientRounds(command: string, args: string[], mode: PatchMode): Promise<PatchTimes> {
+  const r = await run(command, [...args, String(PATCH_ROUNDS), String(PATCH_WARMUP_ROUNDS), mode], {
+    timeoutMs: 300_000,
+  });
+  const times = JSON.parse(r.stdout) as PatchTimes;
+  const generation = (response: string) =>
+    fromBinary(PatchResponseSchema, Buffer.from(response, 'hex')).generation;
+  if (
+    mode === 'unchanged' &&
+    (times.heldBefore === '' || generation(times.heldBefore) !== generation(times.heldAfter))
+  )
+    throw new Error(`putting the same EIP again moved the generation (${command})`);
+  return times;
+}
+
+/** Patch rounds from the Node client (patch-rounds.ts). */
+function patchRounds(daemon: LabDaemon, vipId: string, mode: PatchMode = 'change'): Promise<PatchTimes> {
+  return clientRounds(process.execPath, [PATCH_ROUNDS_SCRIPT, daemon.socket, vipId], mode);
 }
 
 /** Whether Debian's python3-grpcio (gRPC C-core) is there for the C-core client's rounds. */
@@ -159,31 +175,10 @@ async function cCoreClientWorks(): Promise<boolean> {
 }
 
 /** The same rounds from the gRPC C-core client (patch-rounds.py), the requests encoded here. */
-async function cCorePatchRounds(daemon: LabDaemon, vipId: string, mode: PatchMode): Promise<PatchTimes> {
+function cCorePatchRounds(daemon: LabDaemon, vipId: string, mode: PatchMode): Promise<PatchTimes> {
   const { put, remove } = benchPatches(vipId);
   const hex = (request: PatchRequest) => Buffer.from(toBinary(PatchRequestSchema, request)).toString('hex');
-  const r = await run(
-    SYSTEM_PYTHON,
-    [
-      PATCH_ROUNDS_PY,
-      daemon.socket,
-      hex(put),
-      hex(remove),
-      String(PATCH_ROUNDS),
-      String(PATCH_WARMUP_ROUNDS),
-      mode,
-    ],
-    { timeoutMs: 300_000 },
-  );
-  const times = JSON.parse(r.stdout) as PatchTimes & { heldBefore: string; heldAfter: string };
-  if (mode === 'unchanged') {
-    // Measured as a Patch that changes nothing only if none of them made a new generation.
-    const generation = (response: string) =>
-      fromBinary(PatchResponseSchema, Buffer.from(response, 'hex')).generation;
-    if (generation(times.heldBefore) !== generation(times.heldAfter))
-      throw new Error('putting the same EIP again moved the generation (C-core client)');
-  }
-  return times;
+  return clientRounds(SYSTEM_PYTHON, [PATCH_ROUNDS_PY, daemon.socket, hex(put), hex(remove)], mode);
 }
 
 /** Full Applies of every EIP and forward, from a config with the VIPs alone: round trips and nft step. */
@@ -345,12 +340,12 @@ const bench: BenchModule = {
       for (let round = 0; round < 3; round++) linearRates.push(await connRate(inet, eipVip(N - 1)));
       const linearRate = median(linearRates);
 
-      const netlinkAll = [...netlink.adds, ...netlink.removes];
-      const libAll = [...lib.adds, ...lib.removes];
-      const execAll = [...exec.adds, ...exec.removes];
-      const noopAll = [...noop.adds, ...noop.removes];
-      const cCoreAll = cCore ? [...cCore.change.adds, ...cCore.change.removes] : [];
-      const cCoreNoopAll = cCore ? [...cCore.unchanged.adds, ...cCore.unchanged.removes] : [];
+      const netlinkAll = calls(netlink);
+      const libAll = calls(lib);
+      const execAll = calls(exec);
+      const noopAll = calls(noop);
+      const cCoreAll = cCore ? calls(cCore.change) : [];
+      const cCoreNoopAll = cCore ? calls(cCore.unchanged) : [];
       const zvrBaseline = {
         name: 'zvr way: iptables-legacy-save, edit, iptables-legacy-restore (median)',
         value: median(zvr),
