@@ -352,6 +352,14 @@ void t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => 
   t.match(routes, /r-behind-vm3\s+192\.168\.50\.0\/24\s+via 10\.2\.0\.13\s+yes/, 'show routes');
 });
 
+void t.test('nft list names the object each NAT element exists for', async (t) => {
+  const table = (await inNamespace(rt, 'nft', ['list', 'table', 'ip', 'vrouter_nat'])).stdout;
+  const eip = IP.eip.replaceAll('.', '\\.');
+  t.match(table, new RegExp(`${eip} comment "eip:e-vm1" : 10\\.1\\.0\\.11`), 'EIP');
+  for (const owner of ['port-forward:pf-range', 'port-forward:pf-closed', 'snat:s-a', 'network:net-a'])
+    t.match(table, `comment "${owner}"`, owner);
+});
+
 void t.test('element changes of one EIP and of thirty go over netlink, one transaction each', async (t) => {
   // Thirty EIPs change 120 elements: sent from koffi's worker thread; one EIP's few from the event loop.
   const overNetlink = async () =>
@@ -372,14 +380,18 @@ void t.test('element changes of one EIP and of thirty go over netlink, one trans
     operations: many.map(({ eip }) => ({ operation: { case: 'putEip' as const, value: eip } })),
   });
   t.equal(await overNetlink(), before + 1n, 'thirty EIPs: one element transaction');
-  t.match(await eipDnat(), /203\.0\.113\.129 : 10\.1\.0\.129/, 'the last of them is in the kernel');
+  t.match(
+    await eipDnat(),
+    /203\.0\.113\.129 comment "eip:e-many-29" : 10\.1\.0\.129/,
+    'the last of them is in the kernel, named by its EIP (the comment went over netlink too)',
+  );
   await daemon.client.patch({
     operations: [{ operation: { case: 'delete', value: { kind: ObjectKind.EIP, id: 'e-many-0' } } }],
   });
   t.equal(await overNetlink(), before + 2n, 'one EIP removed: one element transaction');
   const left = await eipDnat();
-  t.notMatch(left, /203\.0\.113\.100 :/, 'its element is gone');
-  t.match(left, /203\.0\.113\.101 : 10\.1\.0\.101/, 'the others stay');
+  t.notMatch(left, /203\.0\.113\.100 /, 'its element is gone');
+  t.match(left, /203\.0\.113\.101 comment "eip:e-many-1" : 10\.1\.0\.101/, 'the others stay');
   await daemon.client.patch({
     operations: many.flatMap(({ vip, eip }) => [
       ...(eip.id === 'e-many-0'
@@ -388,7 +400,7 @@ void t.test('element changes of one EIP and of thirty go over netlink, one trans
       { operation: { case: 'delete' as const, value: { kind: ObjectKind.VIP, id: vip.id } } },
     ]),
   });
-  t.notMatch(await eipDnat(), /203\.0\.113\.1[0-2]\d :/, 'all thirty removed again');
+  t.notMatch(await eipDnat(), /203\.0\.113\.1[0-2]\d /, 'all thirty removed again');
   t.same((await daemon.client.checkDrift()).repaired, [], 'the kernel holds exactly what was rendered');
 });
 

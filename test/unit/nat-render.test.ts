@@ -37,6 +37,27 @@ void t.test('the NAT table of the lab NAT config matches the golden file', (t) =
   t.end();
 });
 
+void t.test('every NAT element names the object it exists for', (t) => {
+  const config = natConfig();
+  const ids = new Set([
+    ...config.eips.map((e) => `eip:${e.id}`),
+    ...config.portForwards.map((p) => `port-forward:${p.id}`),
+    ...config.snats.map((s) => `snat:${s.id}`),
+    ...config.networks.map((n) => `network:${n.id}`),
+  ]);
+  const table = render(config, facts).nft.tables.find((tb) => tb.name === 'vrouter_nat');
+  const elements = table?.sets.flatMap((s) => s.elements.map((e) => [s.name, e.key] as const)) ?? [];
+  t.ok(elements.length > 20, 'the lab NAT config fills the sets');
+  const owners = new Set<string>();
+  for (const [set, key] of elements) {
+    const comment = (key as { elem?: { comment?: unknown } }).elem?.comment;
+    t.ok(typeof comment === 'string' && ids.has(comment), `${set} ${JSON.stringify(key)}`);
+    owners.add(String(comment));
+  }
+  t.same([...owners].sort(), [...ids].sort(), 'each EIP, forward, SNAT and network owns elements');
+  t.end();
+});
+
 void t.test('the VIP plan holds the /32 VIPs, not the NIC address', (t) => {
   const vips = render(natConfig(), facts).interfaces.vips.all();
   t.same(

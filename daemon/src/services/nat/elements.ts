@@ -1,9 +1,12 @@
 // The nftables map and set elements one NAT object stands for (pure). An EIP is four elements, a
 // port forward two or three (more for a shifted port range, one per port, or allowed sources), an
 // SNAT entry two: lookups stay O(1) however many objects exist, and a Patch changes only these.
+// Every element carries its owner's kind and id as comment (`eip:web-1`), so `nft list` names the
+// object an element exists for, as the rules' comments do.
 import { parseIpv4 } from '../../config/net.js';
 import { TransportProtocol } from '../../gen/vrouter/v1/common_pb.js';
-import type { Eip, PortForward } from '../../gen/vrouter/v1/nat_pb.js';
+import type { Eip, PortForward, Snat } from '../../gen/vrouter/v1/nat_pb.js';
+import type { Network } from '../../gen/vrouter/v1/networks_pb.js';
 import type { NftElement } from '../../nft/model.js';
 import { portsOf } from './validate.js';
 
@@ -65,16 +68,27 @@ export function eipMark(vipIp: string): number {
   return parseIpv4(vipIp) ?? 0;
 }
 
+/** An element's key with its ownership comment, in nft's JSON (`{"elem": {"val", "comment"}}`). */
+function owned(owner: string, key: unknown): unknown {
+  return { elem: { val: key, comment: owner } };
+}
+
 export function eipPieces(eip: Eip, vipIp: string, publicLink: string): Piece[] {
+  const owner = `eip:${eip.id}`;
+  const vip = owned(owner, vipIp);
   return [
-    { set: SET.eipDnat, element: { key: vipIp, value: eip.privateIp } },
-    { set: SET.eipSnat, element: { key: { concat: [publicLink, eip.privateIp] }, value: vipIp } },
-    { set: SET.eipStats, element: { key: vipIp } },
-    { set: SET.eipMark, element: { key: vipIp, value: eipMark(vipIp) } },
+    { set: SET.eipDnat, element: { key: vip, value: eip.privateIp } },
+    {
+      set: SET.eipSnat,
+      element: { key: owned(owner, { concat: [publicLink, eip.privateIp] }), value: vipIp },
+    },
+    { set: SET.eipStats, element: { key: vip } },
+    { set: SET.eipMark, element: { key: vip, value: eipMark(vipIp) } },
   ];
 }
 
 export function forwardPieces(pf: PortForward, vipIp: string): Piece[] {
+  const owner = `port-forward:${pf.id}`;
   const proto = protocolNumber(pf.protocol);
   const ports = portsOf(pf.vipPorts);
   const target =
@@ -87,39 +101,42 @@ export function forwardPieces(pf: PortForward, vipIp: string): Piece[] {
   if (!single && target.start === ports.start) {
     pieces.push({
       set: SET.forwardRange,
-      element: { key: { concat: [vipIp, proto, portKey] }, value: pf.privateIp },
+      element: { key: owned(owner, { concat: [vipIp, proto, portKey] }), value: pf.privateIp },
     });
   } else {
     for (let port = ports.start; port <= ports.end; port++) {
-      const key = { concat: [vipIp, proto, port] };
+      const key = owned(owner, { concat: [vipIp, proto, port] });
       pieces.push(
         { set: SET.forwardAddr, element: { key, value: pf.privateIp } },
         { set: SET.forwardPort, element: { key, value: target.start + (port - ports.start) } },
       );
     }
   }
-  pieces.push({
-    set: single ? SET.forwardStats : SET.forwardRangeStats,
-    element: { key: { concat: [vipIp, proto, portKey] } },
-  });
+  const service = owned(owner, { concat: [vipIp, proto, portKey] });
+  pieces.push({ set: single ? SET.forwardStats : SET.forwardRangeStats, element: { key: service } });
   if (pf.allowedSourceCidrs.length > 0) {
-    pieces.push({ set: SET.forwardGuarded, element: { key: { concat: [vipIp, proto, portKey] } } });
+    pieces.push({ set: SET.forwardGuarded, element: { key: service } });
     for (const cidr of pf.allowedSourceCidrs)
       pieces.push({
         set: SET.forwardAllowed,
-        element: { key: { concat: [vipIp, proto, portKey, prefixJson(cidr)] } },
+        element: { key: owned(owner, { concat: [vipIp, proto, portKey, prefixJson(cidr)] }) },
       });
   }
   return pieces;
 }
 
-export function snatPieces(networkCidr: string, vipIp: string, publicLink: string): Piece[] {
+export function snatPieces(snat: Snat, networkCidr: string, vipIp: string, publicLink: string): Piece[] {
+  const owner = `snat:${snat.id}`;
   return [
-    { set: SET.snat, element: { key: { concat: [publicLink, prefixJson(networkCidr)] }, value: vipIp } },
-    { set: SET.snatStats, element: { key: prefixJson(networkCidr) } },
+    {
+      set: SET.snat,
+      element: { key: owned(owner, { concat: [publicLink, prefixJson(networkCidr)] }), value: vipIp },
+    },
+    { set: SET.snatStats, element: { key: owned(owner, prefixJson(networkCidr)) } },
   ];
 }
 
-export function hairpinPiece(networkCidr: string, privateLink: string): Piece {
-  return { set: SET.hairpin, element: { key: { concat: [privateLink, prefixJson(networkCidr)] } } };
+export function hairpinPiece(network: Network, privateLink: string): Piece {
+  const key = { concat: [privateLink, prefixJson(network.cidr)] };
+  return { set: SET.hairpin, element: { key: owned(`network:${network.id}`, key) } };
 }

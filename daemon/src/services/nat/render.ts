@@ -181,7 +181,7 @@ class Context {
         const network = this.config.networks.find((n) => n.id === snat.networkId);
         return source === undefined || network === undefined
           ? []
-          : snatPieces(network.cidr, source.ip, this.link(source.nicId));
+          : snatPieces(snat, network.cidr, source.ip, this.link(source.nicId));
       }
     }
   }
@@ -223,7 +223,7 @@ class Context {
   hairpin(): Piece[] {
     return this.config.networks.flatMap((n) => {
       const link = this.linkByNic.get(n.nicId);
-      return link === undefined ? [] : [hairpinPiece(n.cidr, link.name)];
+      return link === undefined ? [] : [hairpinPiece(n, link.name)];
     });
   }
 
