@@ -112,6 +112,17 @@ t.test('verdicts and comments', async (t) => {
     commented?.bytes.includes(Buffer.from([0, 8, ...Buffer.from('allow-a\0')])),
     'comment as nftnl user data',
   );
+  const utf8 = encodeElementBatch(
+    [add('blocks', [{ elem: { val: { concat: [6, '198.51.100.1', 443] }, comment: 'règle-à' } }])],
+    ruleset,
+    1,
+  );
+  const bytes = Buffer.from('règle-à\0');
+  t.equal(bytes.length, 10, 'two of its characters take two bytes');
+  t.ok(
+    utf8?.bytes.includes(Buffer.from([0, 10, ...bytes])),
+    'a non-ASCII comment: UTF-8, its length in bytes',
+  );
   const removed = encodeElementBatch(
     [del('blocks', [{ elem: { val: { concat: [6, '198.51.100.1', 443] }, comment: 'allow-a' } }])],
     ruleset,

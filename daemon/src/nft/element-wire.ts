@@ -149,7 +149,7 @@ function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean)
     w.end(data);
   }
   if (comment !== undefined && adding) {
-    const length = Buffer.byteLength(comment) + 1;
+    const length = utf8Length(comment) + 1;
     if (length > COMMENT_MAX) return false;
     const userdata = w.open(NFTA_SET_ELEM_USERDATA);
     w.u8(NFTNL_UDATA_SET_ELEM_COMMENT);
@@ -165,7 +165,7 @@ function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean)
 function unwrap(element: unknown): { key: unknown; comment?: string } | undefined {
   const inner = isRecord(element) ? element['elem'] : undefined;
   if (!isRecord(inner)) return { key: element };
-  if (Object.keys(inner).some((k) => k !== 'val' && k !== 'comment')) return undefined;
+  for (const k in inner) if (k !== 'val' && k !== 'comment') return undefined;
   const comment = inner['comment'];
   return typeof comment === 'string' ? { key: inner['val'], comment } : { key: inner['val'] };
 }
@@ -289,15 +289,18 @@ class Writer {
 
   string(type: number, text: string): void {
     const start = this.open(type);
-    this.fixedString(text, Buffer.byteLength(text) + 1);
+    this.fixedString(text, utf8Length(text) + 1);
     this.end(start);
   }
 
   /** `text` and zeroes in `size` bytes (at least one zero: C strings); false when it does not fit. */
   fixedString(text: string, size: number): boolean {
-    if (Buffer.byteLength(text) >= size) return false;
+    const length = utf8Length(text);
+    if (length >= size) return false;
     const at = this.reserve(size);
-    this.buffer.write(text, at);
+    // Names and comments are ASCII: copied here rather than by a call into Buffer's C++ per element.
+    if (length === text.length) for (let i = 0; i < length; i++) this.buffer[at + i] = text.charCodeAt(i);
+    else this.buffer.write(text, at);
     return true;
   }
 
@@ -326,8 +329,9 @@ class Writer {
     if (padded > this.length) this.reserve(padded - this.length);
   }
 
+  /** The batch written so far, without a copy: a Writer writes one batch and is then dropped. */
   bytes(): Buffer {
-    return Buffer.from(this.buffer.subarray(0, this.length));
+    return this.buffer.subarray(0, this.length);
   }
 
   /**
@@ -355,6 +359,12 @@ class Writer {
     if (LITTLE_ENDIAN) this.buffer.writeUInt32LE(value, offset);
     else this.buffer.writeUInt32BE(value, offset);
   }
+}
+
+/** Bytes of `text` in UTF-8, counted in JS for ASCII (interface names, ownership comments). */
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text);
+  return text.length;
 }
 
 function isInteger(value: unknown, max: number): value is number {
