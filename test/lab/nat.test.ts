@@ -294,6 +294,22 @@ void t.test('drift: a VIP address and a map element removed by hand are repaired
   t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
 });
 
+void t.test('drift: an EIP element replaced by hand (same count, another VM) is repaired', async (t) => {
+  const map = ['ip', 'vrouter_nat', 'eip_dnat'];
+  await inNamespace(rt, 'nft', ['delete', 'element', ...map, `{ ${IP.eip} }`]);
+  await inNamespace(rt, 'nft', ['add', 'element', ...map, `{ ${IP.eip} : 10.1.0.99 }`]);
+  const { repaired } = await daemon.client.checkDrift();
+  t.match(
+    repaired.flatMap((r) => r.findings).join('\n'),
+    /eip_dnat holds 1 element the config does not have, e\.g\. \["203\.0\.113\.10","10\.1\.0\.99"\]/,
+    'the replaced element found',
+  );
+  const listed = (await inNamespace(rt, 'nft', ['list', 'map', ...map])).stdout;
+  t.match(listed, /203\.0\.113\.10 comment "eip:e-vm1" : 10\.1\.0\.11/, 'the rendered element is back');
+  t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP reaches its VM again');
+  t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
+});
+
 void t.test('a Patch right after the NAT table was deleted by hand succeeds: loaded whole', async (t) => {
   await inNamespace(rt, 'nft', ['delete', 'table', 'ip', 'vrouter_nat']);
   // No drift check runs in this lab on its own: the Patch's element changes meet a missing table.
@@ -356,7 +372,7 @@ void t.test('nft list names the object each NAT element exists for', async (t) =
   const table = (await inNamespace(rt, 'nft', ['list', 'table', 'ip', 'vrouter_nat'])).stdout;
   const eip = IP.eip.replaceAll('.', '\\.');
   t.match(table, new RegExp(`${eip} comment "eip:e-vm1" : 10\\.1\\.0\\.11`), 'EIP');
-  for (const owner of ['port-forward:pf-range', 'port-forward:pf-closed', 'snat:s-a', 'network:net-a'])
+  for (const owner of ['port_forward:pf-range', 'port_forward:pf-closed', 'snat:s-a', 'network:net-a'])
     t.match(table, `comment "${owner}"`, owner);
 });
 

@@ -41,7 +41,7 @@ void t.test('every NAT element names the object it exists for', (t) => {
   const config = natConfig();
   const ids = new Set([
     ...config.eips.map((e) => `eip:${e.id}`),
-    ...config.portForwards.map((p) => `port-forward:${p.id}`),
+    ...config.portForwards.map((p) => `port_forward:${p.id}`),
     ...config.snats.map((s) => `snat:${s.id}`),
     ...config.networks.map((n) => `network:${n.id}`),
   ]);

@@ -16,16 +16,19 @@ export class NftError extends Error {
 export interface NftTransport {
   /** Runs the commands as one transaction: all or nothing. */
   run(commands: readonly NftCommand[]): Promise<void>;
-  /** `nft -j [-t] list table FAMILY NAME`; undefined when the table does not exist. */
+  /** `nft -j -p [-t] list table FAMILY NAME`; undefined when the table does not exist. */
   listTable(family: string, name: string, terse: boolean): Promise<unknown[] | undefined>;
-  /** `nft -j [-t] list WHAT` (e.g. `ruleset ip`, `set ip vrouter_nat eip_stats`); undefined when missing. */
+  /** `nft -j -p [-t] list WHAT` (e.g. `ruleset ip`, `set ip vrouter_nat eip_stats`); undefined when missing. */
   list(what: string, terse: boolean): Promise<unknown[] | undefined>;
   close(): void;
 }
 
 const NFT_CTX_DEFAULT = 0;
 const NFT_CTX_OUTPUT_JSON = 1 << 4;
+const NFT_CTX_OUTPUT_NUMERIC_PROTO = 1 << 7;
 const NFT_CTX_OUTPUT_TERSE = 1 << 11;
+/** Listings give protocols as numbers (`nft -p`), as the renderers write them: 6, not "tcp". */
+const LISTING = NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_PROTO;
 
 type NativeFunction = ReturnType<LibraryHandle['func']>;
 type LibNftables = Record<
@@ -93,7 +96,7 @@ export function libnftablesTransport(): NftTransport {
     },
     async list(what, terse) {
       try {
-        const flags = NFT_CTX_OUTPUT_JSON | (terse ? NFT_CTX_OUTPUT_TERSE : 0);
+        const flags = LISTING | (terse ? NFT_CTX_OUTPUT_TERSE : 0);
         return parseListing(await call(flags, `list ${what}`));
       } catch (e) {
         if (e instanceof NftError && /No such file or directory/.test(e.message)) return undefined;
@@ -144,7 +147,7 @@ export function execTransport(nft = 'nft'): NftTransport {
     },
     async list(what, terse) {
       try {
-        return parseListing(await exec(['-j', ...(terse ? ['-t'] : []), 'list', ...what.split(' ')]));
+        return parseListing(await exec(['-j', '-p', ...(terse ? ['-t'] : []), 'list', ...what.split(' ')]));
       } catch (e) {
         if (e instanceof NftError && /No such file or directory/.test(e.message)) return undefined;
         throw e;

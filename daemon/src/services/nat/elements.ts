@@ -88,7 +88,7 @@ export function eipPieces(eip: Eip, vipIp: string, publicLink: string): Piece[] 
 }
 
 export function forwardPieces(pf: PortForward, vipIp: string): Piece[] {
-  const owner = `port-forward:${pf.id}`;
+  const owner = `port_forward:${pf.id}`;
   const proto = protocolNumber(pf.protocol);
   const ports = portsOf(pf.vipPorts);
   const target =

@@ -14,9 +14,9 @@ import { normalizeMac } from '../../config/net.js';
 import type { Netlink } from '../../drivers/netlink.js';
 import type { NftTransport } from '../../drivers/nftables.js';
 import { NAT_TABLE } from '../ruleset/render.js';
-import { SET } from './elements.js';
+import { SET, protocolNumber } from './elements.js';
 import { NAT_CHAINS } from './ruleset.js';
-import { ownAddressesByNic, portsOf, protocolName, systemVip } from './validate.js';
+import { ownAddressesByNic, portsOf, systemVip } from './validate.js';
 
 export async function vipStatuses(config: RouterConfig, netlink: Netlink): Promise<VipStatus[]> {
   const [links, addresses] = await Promise.all([netlink.links(), netlink.addresses()]);
@@ -69,7 +69,7 @@ export async function natStatus(config: RouterConfig, nft: NftTransport): Promis
       return {
         portForward: pf,
         vipIp: ip,
-        counters: counters.get(`${ip} ${protocolName(pf.protocol)} ${ports.start}`) ?? none,
+        counters: counters.get(`${ip} ${protocolNumber(pf.protocol)} ${ports.start}`) ?? none,
       };
     }),
     snats: config.snats.map((snat) => {
@@ -85,7 +85,7 @@ export async function natStatus(config: RouterConfig, nft: NftTransport): Promis
   });
 }
 
-/** Counters of a set listing by element: `ip`, `ip proto first-port`, or `cidr`. */
+/** Counters of a set listing by element: `ip`, `ip protocol-number first-port`, or `cidr`. */
 function elementCounters(listing: readonly unknown[]): Map<string, NatCounters> {
   const result = new Map<string, NatCounters>();
   for (const o of listing) {

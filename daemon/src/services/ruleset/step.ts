@@ -4,11 +4,13 @@
 // Drift is found without comparing nft's reformatted JSON to ours rule by rule: after every
 // structural change the step reads back the tables' skeleton (a terse `list ruleset`: everything but
 // set elements, handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
-// fresh skeleton with it, and each set's element count with the render. Any difference (tables
-// flushed, a rule or element deleted by hand) is repaired by loading the tables whole again.
+// fresh skeleton with it, each set's element count with the render, and a hash set's elements one by
+// one (nft/listed-elements.ts). Any difference (tables flushed, a rule or element deleted by hand, an
+// element replaced by hand) is repaired by loading the tables whole again.
 import type { NftElementChannel } from '../../drivers/nft-netlink.js';
 import { type NftTransport } from '../../drivers/nftables.js';
 import { planTransaction } from '../../nft/commands.js';
+import { listedElements, unrenderedElements } from '../../nft/listed-elements.js';
 import { type NftRuleset, tableKey } from '../../nft/model.js';
 import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
@@ -70,11 +72,22 @@ export class NftablesStep implements ApplyStep {
       }
       if (skeleton(listing) !== this.fingerprint.get(key))
         findings.push(`table ${key}: chains, rules or sets differ`);
-      const counts = elementCounts(listing);
+      const listed = listedElements(listing);
       for (const set of table.sets) {
-        const have = counts.get(set.name) ?? 0;
-        if (!set.dynamic && have !== set.elements.length)
-          findings.push(`table ${key}: set ${set.name} has ${have} elements, not ${set.elements.length}`);
+        if (set.dynamic === true) continue;
+        const have = listed.get(set.name) ?? [];
+        if (have.length !== set.elements.length) {
+          findings.push(
+            `table ${key}: set ${set.name} has ${have.length} elements, not ${set.elements.length}`,
+          );
+          continue;
+        }
+        if (set.flags?.includes('interval') === true) continue;
+        const foreign = unrenderedElements(set, have);
+        if (foreign.length > 0)
+          findings.push(
+            `table ${key}: set ${set.name} holds ${foreign.length} element${foreign.length === 1 ? '' : 's'} the config does not have, e.g. ${JSON.stringify(foreign[0])}`,
+          );
       }
     }
     return findings;
@@ -144,17 +157,6 @@ function skeleton(listing: readonly unknown[]): string {
       return value;
     },
   );
-}
-
-function elementCounts(listing: readonly unknown[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const o of listing) {
-    if (!isObject(o)) continue;
-    const body = o['set'] ?? o['map'];
-    if (!isObject(body) || typeof body['name'] !== 'string') continue;
-    counts.set(body['name'], Array.isArray(body['elem']) ? body['elem'].length : 0);
-  }
-  return counts;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
