@@ -23,12 +23,18 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 class RecordingStep implements ApplyStep {
   failNext = false;
   driftFindings: string[] = [];
+  readDrift?: (desired: Rendered) => Promise<unknown>;
+  /** When set, apply() waits for it: a write caught in the middle. */
+  applyGate?: Promise<void>;
+  /** What the last drift check passed to drift(): a reading taken ahead, or undefined. */
+  lastReading: unknown = 'no check yet';
   constructor(
     readonly name: string,
     private readonly journal: string[],
   ) {}
   async apply(desired: Rendered): Promise<StepChange> {
     this.journal.push(`${this.name}.apply(${desired.interfaces.links.length})`);
+    await this.applyGate;
     if (this.failNext) {
       this.failNext = false;
       throw new Error('kernel said no');
@@ -39,7 +45,8 @@ class RecordingStep implements ApplyStep {
     this.journal.push(`${this.name}.rollback(${previous.interfaces.links.length})`);
     return { changed: true, summary: '' };
   }
-  async drift(): Promise<string[]> {
+  async drift(_desired: Rendered, reading?: unknown): Promise<string[]> {
+    this.lastReading = reading;
     return this.driftFindings;
   }
   async repair(): Promise<StepChange> {
@@ -268,6 +275,64 @@ t.test('drift found by a step is repaired and published', async (t) => {
   t.equal(journal.at(-1), 'first.repair');
   t.equal(events.at(-1)?.event.case, 'driftRepaired');
   t.equal(engine.driftStats.repairs, 1);
+});
+
+t.test('drift readings are taken outside the write queue; one a write overtook is taken again', async (t) => {
+  const { engine, steps, journal } = await setup(t);
+  await engine.apply(labConfig(), undefined, false);
+  const [first, second] = steps;
+  if (first === undefined || second === undefined) throw new Error('two steps');
+  const pending: ((reading: string) => void)[] = [];
+  let readings = 0;
+  first.readDrift = () => {
+    readings++;
+    return new Promise((resolve) => pending.push(resolve));
+  };
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  const changed = labConfig();
+  changed.nics = changed.nics.slice(0, 3);
+
+  // A write that fails is rolled back: the committed state is as it was, not the kernel meanwhile.
+  const check = engine.checkDrift();
+  await tick();
+  second.failNext = true;
+  await t.rejects(engine.apply(changed, undefined, false), 'a write runs while the reading is pending');
+  t.same(journal.slice(-3), ['second.apply(3)', 'second.rollback(4)', 'first.rollback(4)']);
+  pending.shift()?.('listing taken while a write was applied');
+  await tick();
+  t.equal(readings, 2, 'the overtaken reading is taken again');
+  pending.shift()?.('listing taken after it');
+  await check;
+  t.equal(first.lastReading, 'listing taken after it', 'and that one is compared');
+
+  // Writes that keep overtaking it: after two readings ahead, the check reads inside the queue.
+  readings = 0;
+  const busy = engine.checkDrift();
+  for (const config of [changed, labConfig()]) {
+    await tick();
+    const written = await engine.apply(config, undefined, false);
+    t.ok(written.generation > 1n, 'a write goes through while a reading is pending');
+    await engine.idle();
+    pending.shift()?.('overtaken');
+  }
+  await busy;
+  t.equal(readings, 2);
+  t.equal(first.lastReading, undefined, 'the last attempt read inside the queue');
+  t.equal(second.lastReading, undefined, 'a step without readDrift always reads in the queue');
+
+  // A check asked for while a write is being applied waits for it before reading.
+  let open: () => void = () => undefined;
+  first.applyGate = new Promise((resolve) => (open = resolve));
+  const midway = engine.apply(changed, undefined, false);
+  await tick();
+  first.readDrift = async () => 'listing taken after the write';
+  const during = engine.checkDrift();
+  await tick();
+  open();
+  first.applyGate = undefined;
+  await midway;
+  await during;
+  t.equal(first.lastReading, 'listing taken after the write');
 });
 
 t.test('services publish their own events on Watch', async (t) => {

@@ -79,6 +79,16 @@ interface Built {
   readonly operations?: readonly PatchOperation[];
 }
 
+/** Readings of the data plane a drift check takes outside the write queue before it reads inside. */
+const DRIFT_READ_ATTEMPTS = 3;
+
+/** Drift readings taken outside the queue, and when. */
+interface DriftReadings {
+  /** The queue's count of started tasks when the readings began (the committed state changes only in a task). */
+  readonly tasksStarted: number;
+  readonly readings: ReadonlyMap<ApplyStep, unknown>;
+}
+
 export class Engine {
   readonly events = new EventEmitter<{ event: [WatchResponse] }>();
   readonly driftStats: DriftStats = {
@@ -95,6 +105,10 @@ export class Engine {
     appliedAt: undefined,
   };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Queued tasks started so far, and whether one runs: what tells a drift reading taken outside the
+   * queue from one a write may have changed under it. */
+  private tasksStarted = 0;
+  private taskRunning = false;
   private applyingGeneration: bigint | undefined;
   /** Set when the committed config is not (fully) in the data plane: a failed restore. */
   private degraded = false;
@@ -192,30 +206,48 @@ export class Engine {
     this.publish({ case: 'serviceEvent', value: { service, severity, message } });
   }
 
-  /** Compare the data plane with the committed state; repair and report what differs. */
-  checkDrift(): Promise<DriftRepaired[]> {
-    return this.enqueue(async () => {
-      if (this.degraded) await this.retryRestore();
-      const repaired: DriftRepaired[] = [];
-      const { rendered, generation } = this.committedState;
-      this.driftStats.checks++;
-      this.driftStats.lastCheckAt = new Date();
-      if (generation === 0n || this.degraded) return repaired;
-      for (const step of this.options.steps) {
-        const findings = await step.drift(rendered);
-        if (findings.length === 0) continue;
-        await step.repair(rendered);
-        this.driftStats.repairs++;
-        this.driftStats.lastRepairAt = new Date();
-        const health = this.stepHealth.get(step.name);
-        if (health !== undefined) health.repairs++;
-        const event = create(DriftRepairedSchema, { step: step.name, findings });
-        repaired.push(event);
-        this.options.log.warn({ step: step.name, findings }, 'drift repaired');
-        this.publish({ case: 'driftRepaired', value: event });
-      }
-      return repaired;
-    });
+  /**
+   * Compare the data plane with the committed state; repair and report what differs. Slow readings
+   * are taken outside the queue, so writes go on meanwhile; one that a write overtook is taken again
+   * (a burst of writes is usually over by then), the last time inside the queue.
+   */
+  async checkDrift(): Promise<DriftRepaired[]> {
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= DRIFT_READ_ATTEMPTS;
+      const ahead = last ? undefined : await this.readDriftAhead();
+      const repaired = await this.enqueue(async () => {
+        // This task is the only one started since the readings were taken: nothing changed under them.
+        const fresh = ahead !== undefined && this.tasksStarted === ahead.tasksStarted + 1;
+        if (ahead !== undefined && !fresh && !last) return undefined;
+        return this.compareWithDataPlane(fresh ? ahead.readings : undefined);
+      });
+      if (repaired !== undefined) return repaired;
+    }
+  }
+
+  private async compareWithDataPlane(
+    readings: ReadonlyMap<ApplyStep, unknown> | undefined,
+  ): Promise<DriftRepaired[]> {
+    if (this.degraded) await this.retryRestore();
+    const repaired: DriftRepaired[] = [];
+    const { rendered, generation } = this.committedState;
+    this.driftStats.checks++;
+    this.driftStats.lastCheckAt = new Date();
+    if (generation === 0n || this.degraded) return repaired;
+    for (const step of this.options.steps) {
+      const findings = await step.drift(rendered, readings?.get(step));
+      if (findings.length === 0) continue;
+      await step.repair(rendered);
+      this.driftStats.repairs++;
+      this.driftStats.lastRepairAt = new Date();
+      const health = this.stepHealth.get(step.name);
+      if (health !== undefined) health.repairs++;
+      const event = create(DriftRepairedSchema, { step: step.name, findings });
+      repaired.push(event);
+      this.options.log.warn({ step: step.name, findings }, 'drift repaired');
+      this.publish({ case: 'driftRepaired', value: event });
+    }
+    return repaired;
   }
 
   /** Resolves once every queued write, drift check and snapshot has finished (shutdown waits on it). */
@@ -224,9 +256,37 @@ export class Engine {
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task);
+    const run = this.queue.then(async () => {
+      this.tasksStarted++;
+      this.taskRunning = true;
+      try {
+        return await task();
+      } finally {
+        this.taskRunning = false;
+      }
+    });
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The steps' slow drift readings, taken while the queue is idle and without holding it; a write
+   * that starts meanwhile makes them stale, and the check then reads again inside the queue.
+   */
+  private async readDriftAhead(): Promise<DriftReadings | undefined> {
+    await this.idle(); // a write already queued would change the data plane under the reading
+    if (this.taskRunning || this.degraded || this.committedState.generation === 0n) return undefined;
+    const { rendered } = this.committedState;
+    const tasksStarted = this.tasksStarted;
+    const readings = new Map<ApplyStep, unknown>();
+    try {
+      for (const step of this.options.steps)
+        if (step.readDrift !== undefined) readings.set(step, await step.readDrift(rendered));
+    } catch (err) {
+      this.options.log.warn({ err }, 'drift reading failed; read again inside the queue');
+      return undefined;
+    }
+    return { tasksStarted, readings };
   }
 
   private write(

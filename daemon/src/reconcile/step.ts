@@ -19,8 +19,16 @@ export interface ApplyStep {
    * step failed: the subsystem may hold all, part or none of `attempted`.
    */
   rollback(previous: Rendered, attempted: Rendered): Promise<StepChange>;
-  /** What differs between the subsystem and `desired`, as findings; empty when nothing does. */
-  drift(desired: Rendered): Promise<string[]>;
+  /**
+   * Reads what `drift` compares, for a reading too slow to hold the write queue (a listing of 20k
+   * set elements takes ~1 s): the engine takes it before queueing the check, so writes go on meanwhile.
+   */
+  readDrift?(desired: Rendered): Promise<unknown>;
+  /**
+   * What differs between the subsystem and `desired`, as findings; empty when nothing does. `reading`
+   * is what `readDrift` returned, given only when no write ran since it was taken.
+   */
+  drift(desired: Rendered, reading?: unknown): Promise<string[]>;
   /** Put `desired` back after drift, whatever the subsystem holds now. */
   repair(desired: Rendered): Promise<StepChange>;
   /** Step-specific counters for GetStatus. */
