@@ -284,22 +284,26 @@ t.test('drift readings are taken outside the write queue; one a write overtook i
   if (first === undefined || second === undefined) throw new Error('two steps');
   const pending: ((reading: string) => void)[] = [];
   let readings = 0;
+  let onRead: () => void = () => undefined;
+  const nextRead = () => new Promise<void>((resolve) => (onRead = resolve));
   first.readDrift = () => {
     readings++;
+    onRead();
     return new Promise((resolve) => pending.push(resolve));
   };
-  const tick = () => new Promise((resolve) => setImmediate(resolve));
   const changed = labConfig();
   changed.nics = changed.nics.slice(0, 3);
 
   // A write that fails is rolled back: the committed state is as it was, not the kernel meanwhile.
+  let read = nextRead();
   const check = engine.checkDrift();
-  await tick();
+  await read;
+  read = nextRead();
   second.failNext = true;
   await t.rejects(engine.apply(changed, undefined, false), 'a write runs while the reading is pending');
   t.same(journal.slice(-3), ['second.apply(3)', 'second.rollback(4)', 'first.rollback(4)']);
   pending.shift()?.('listing taken while a write was applied');
-  await tick();
+  await read;
   t.equal(readings, 2, 'the overtaken reading is taken again');
   pending.shift()?.('listing taken after it');
   await check;
@@ -307,12 +311,13 @@ t.test('drift readings are taken outside the write queue; one a write overtook i
 
   // Writes that keep overtaking it: after two readings ahead, the check reads inside the queue.
   readings = 0;
+  read = nextRead();
   const busy = engine.checkDrift();
   for (const config of [changed, labConfig()]) {
-    await tick();
+    await read;
+    read = nextRead();
     const written = await engine.apply(config, undefined, false);
     t.ok(written.generation > 1n, 'a write goes through while a reading is pending');
-    await engine.idle();
     pending.shift()?.('overtaken');
   }
   await busy;
@@ -324,15 +329,30 @@ t.test('drift readings are taken outside the write queue; one a write overtook i
   let open: () => void = () => undefined;
   first.applyGate = new Promise((resolve) => (open = resolve));
   const midway = engine.apply(changed, undefined, false);
-  await tick();
-  first.readDrift = async () => 'listing taken after the write';
+  await new Promise((resolve) => setImmediate(resolve));
+  read = nextRead();
   const during = engine.checkDrift();
-  await tick();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(readings, 2, 'no reading while the write is being applied');
   open();
   first.applyGate = undefined;
   await midway;
+  await read;
+  pending.shift()?.('listing taken after the write');
   await during;
   t.equal(first.lastReading, 'listing taken after the write');
+
+  // Shutdown waits on idle(): a check reading ahead is still using the drivers.
+  read = nextRead();
+  const reading = engine.checkDrift();
+  await read;
+  let idle = false;
+  const idled = engine.idle().then(() => (idle = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.notOk(idle, 'idle() waits for a check that is reading');
+  pending.shift()?.('last listing');
+  await Promise.all([reading, idled]);
+  t.ok(idle);
 });
 
 t.test('services publish their own events on Watch', async (t) => {

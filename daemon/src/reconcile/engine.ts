@@ -86,7 +86,8 @@ const DRIFT_READ_ATTEMPTS = 3;
 interface DriftReadings {
   /** The queue's count of started tasks when the readings began (the committed state changes only in a task). */
   readonly tasksStarted: number;
-  readonly readings: ReadonlyMap<ApplyStep, unknown>;
+  /** None when a task was running: nothing was read, the check tries again. */
+  readonly readings?: ReadonlyMap<ApplyStep, unknown>;
 }
 
 export class Engine {
@@ -105,10 +106,12 @@ export class Engine {
     appliedAt: undefined,
   };
   private queue: Promise<unknown> = Promise.resolve();
-  /** Queued tasks started so far, and whether one runs: what tells a drift reading taken outside the
-   * queue from one a write may have changed under it. */
+  /** Queued tasks that may change the data plane started so far, and whether one runs: what tells a
+   * drift reading taken outside the queue from one a write may have changed under it. */
   private tasksStarted = 0;
   private taskRunning = false;
+  /** Drift checks under way, which may be reading outside the queue: idle() waits for them too. */
+  private readonly checksInFlight = new Set<Promise<unknown>>();
   private applyingGeneration: bigint | undefined;
   /** Set when the committed config is not (fully) in the data plane: a failed restore. */
   private degraded = false;
@@ -211,13 +214,20 @@ export class Engine {
    * are taken outside the queue, so writes go on meanwhile; one that a write overtook is taken again
    * (a burst of writes is usually over by then), the last time inside the queue.
    */
-  async checkDrift(): Promise<DriftRepaired[]> {
+  checkDrift(): Promise<DriftRepaired[]> {
+    const check = this.runDriftCheck();
+    this.checksInFlight.add(check);
+    check.finally(() => this.checksInFlight.delete(check)).catch(() => undefined);
+    return check;
+  }
+
+  private async runDriftCheck(): Promise<DriftRepaired[]> {
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= DRIFT_READ_ATTEMPTS;
       const ahead = last ? undefined : await this.readDriftAhead();
       const repaired = await this.enqueue(async () => {
         // This task is the only one started since the readings were taken: nothing changed under them.
-        const fresh = ahead !== undefined && this.tasksStarted === ahead.tasksStarted + 1;
+        const fresh = ahead?.readings !== undefined && this.tasksStarted === ahead.tasksStarted + 1;
         if (ahead !== undefined && !fresh && !last) return undefined;
         return this.compareWithDataPlane(fresh ? ahead.readings : undefined);
       });
@@ -251,12 +261,16 @@ export class Engine {
   }
 
   /** Resolves once every queued write, drift check and snapshot has finished (shutdown waits on it). */
-  idle(): Promise<void> {
-    return this.enqueue(() => Promise.resolve());
+  async idle(): Promise<void> {
+    await Promise.allSettled(this.checksInFlight); // one may be reading ahead, outside the queue
+    await this.enqueue(() => Promise.resolve(), 'leaves the data plane');
   }
 
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+  /** Queues `task`; one that `leaves the data plane` (a snapshot, a wait) is not counted by drift readings. */
+  private enqueue<T>(task: () => Promise<T>, scope?: 'leaves the data plane'): Promise<T> {
+    const counted = scope === undefined;
     const run = this.queue.then(async () => {
+      if (!counted) return task();
       this.tasksStarted++;
       this.taskRunning = true;
       try {
@@ -271,13 +285,15 @@ export class Engine {
 
   /**
    * The steps' slow drift readings, taken while the queue is idle and without holding it; a write
-   * that starts meanwhile makes them stale, and the check then reads again inside the queue.
+   * that starts meanwhile makes them stale, and the check tries again. Undefined when there is
+   * nothing to read ahead for (no config, or a failed restore that the check retries in the queue).
    */
   private async readDriftAhead(): Promise<DriftReadings | undefined> {
-    await this.idle(); // a write already queued would change the data plane under the reading
-    if (this.taskRunning || this.degraded || this.committedState.generation === 0n) return undefined;
-    const { rendered } = this.committedState;
+    if (this.degraded || this.committedState.generation === 0n) return undefined;
     const tasksStarted = this.tasksStarted;
+    // A write under way (and any queued behind it) would change what is read: try again after them.
+    if (this.taskRunning) return { tasksStarted };
+    const { rendered } = this.committedState;
     const readings = new Map<ApplyStep, unknown>();
     try {
       for (const step of this.options.steps)
@@ -353,7 +369,8 @@ export class Engine {
         this.lastErrorText = '';
         this.options.log.info({ generation, cause, ms: phases.report() }, 'generation applied');
         this.publish({ case: 'generationApplied', value: { cause, results } });
-        if (this.options.store.wantsCompaction) void this.enqueue(() => this.compact());
+        if (this.options.store.wantsCompaction)
+          void this.enqueue(() => this.compact(), 'leaves the data plane');
         return { generation, results };
       } finally {
         this.applyingGeneration = undefined;
