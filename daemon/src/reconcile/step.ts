@@ -20,8 +20,9 @@ export interface ApplyStep {
    */
   rollback(previous: Rendered, attempted: Rendered): Promise<StepChange>;
   /**
-   * Reads what `drift` compares, for a reading too slow to hold the write queue (a listing of 20k
-   * set elements takes ~1 s): the engine takes it before queueing the check, so writes go on meanwhile.
+   * Reads what `drift` compares (or compares it outright), for a reading too slow to hold the write
+   * queue (a listing of 20k set elements takes ~1 s): the engine takes it before queueing the check,
+   * so writes go on meanwhile.
    */
   readDrift?(desired: Rendered): Promise<unknown>;
   /**
