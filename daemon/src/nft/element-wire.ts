@@ -13,6 +13,7 @@
 import { endianness } from 'node:os';
 import type { NftCommand } from './commands.js';
 import { type NftFamily, type NftRuleset, type NftSet, tableKey } from './model.js';
+import { isJsonObject } from '../json-object.js';
 
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
@@ -121,7 +122,8 @@ interface ElementChange {
 
 function elementChange(command: NftCommand): ElementChange | undefined {
   const [op, body] = Object.entries(command)[0] ?? [];
-  if ((op !== 'add' && op !== 'delete') || !isRecord(body) || !isRecord(body['element'])) return undefined;
+  if ((op !== 'add' && op !== 'delete') || !isJsonObject(body) || !isJsonObject(body['element']))
+    return undefined;
   const { family, table, name, elem } = body['element'];
   if (typeof family !== 'string' || typeof table !== 'string' || typeof name !== 'string') return undefined;
   if (!Array.isArray(elem)) return undefined;
@@ -163,8 +165,8 @@ function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean)
 
 /** The key and comment of an element; undefined when it says more (a timeout, say) than this speaks. */
 function unwrap(element: unknown): { key: unknown; comment?: string } | undefined {
-  const inner = isRecord(element) ? element['elem'] : undefined;
-  if (!isRecord(inner)) return { key: element };
+  const inner = isJsonObject(element) ? element['elem'] : undefined;
+  if (!isJsonObject(inner)) return { key: element };
   for (const k in inner) if (k !== 'val' && k !== 'comment') return undefined;
   const comment = inner['comment'];
   return typeof comment === 'string' ? { key: inner['val'], comment } : { key: inner['val'] };
@@ -176,7 +178,7 @@ function writeData(w: Writer, type: string | readonly string[], value: unknown):
   if (typeof type === 'string') {
     if (!writeDatum(w, type, value)) return false;
   } else {
-    const concat = isRecord(value) ? value['concat'] : undefined;
+    const concat = isJsonObject(value) ? value['concat'] : undefined;
     if (!Array.isArray(concat) || concat.length !== type.length) return false;
     for (const [i, t] of type.entries()) {
       if (!writeDatum(w, t, concat[i])) return false;
@@ -211,10 +213,10 @@ function writeDatum(w: Writer, type: string, value: unknown): boolean {
 }
 
 function writeVerdict(w: Writer, value: unknown): boolean {
-  if (!isRecord(value)) return false;
+  if (!isJsonObject(value)) return false;
   const [kind, body] = Object.entries(value)[0] ?? [];
   const code = kind === 'jump' ? NFT_JUMP : kind === 'goto' ? NFT_GOTO : undefined;
-  if (code === undefined || !isRecord(body) || typeof body['target'] !== 'string') return false;
+  if (code === undefined || !isJsonObject(body) || typeof body['target'] !== 'string') return false;
   const verdict = w.nest(NFTA_DATA_VERDICT);
   const codeAttr = w.open(NFTA_VERDICT_CODE);
   w.u32be(code >>> 0);
@@ -369,8 +371,4 @@ function utf8Length(text: string): number {
 
 function isInteger(value: unknown, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

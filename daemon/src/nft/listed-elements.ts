@@ -1,17 +1,19 @@
-// Set elements as `nft -j list` shows them, against the rendered ones (pure): how a drift check tells
-// that an element was replaced by hand (deleted and added again with another value) when the count
-// still matches. Listings are read with protocols as numbers (drivers/nftables.ts), so a hash set's
+// Set elements as `nft -j list` shows them (pure): picked out of a listing by set (drift checks, the
+// NAT counters), and compared with the rendered ones, which is how a drift check tells that an
+// element was replaced by hand (deleted and added again with another value) when the count still
+// matches. Listings are read with protocols as numbers (drivers/nftables.ts), so a hash set's
 // keys and values come back exactly as the renderers write them; comments and counters are set aside.
 // Interval sets are not compared: nft lists their ranges and prefixes in shapes of its own.
 import type { NftSet } from './model.js';
+import { isJsonObject } from '../json-object.js';
 
 /** Each listed set's (or map's) elements by name, as nft lists them. */
 export function listedElements(listing: readonly unknown[]): Map<string, readonly unknown[]> {
   const sets = new Map<string, readonly unknown[]>();
   for (const o of listing) {
-    if (!isObject(o)) continue;
+    if (!isJsonObject(o)) continue;
     const body = o['set'] ?? o['map'];
-    if (!isObject(body) || typeof body['name'] !== 'string') continue;
+    if (!isJsonObject(body) || typeof body['name'] !== 'string') continue;
     sets.set(body['name'], Array.isArray(body['elem']) ? body['elem'] : []);
   }
   return sets;
@@ -30,10 +32,6 @@ export function unrenderedElements(set: NftSet, listed: readonly unknown[]): unk
 
 /** The key itself, without the `{"elem": {"val", "comment", "counter"}}` around it. */
 function valueOf(key: unknown): unknown {
-  const inner = isObject(key) ? key['elem'] : undefined;
-  return isObject(inner) ? inner['val'] : key;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  const inner = isJsonObject(key) ? key['elem'] : undefined;
+  return isJsonObject(inner) ? inner['val'] : key;
 }

@@ -3,6 +3,7 @@
 // understand rather than failing on it.
 import { formatIpv4, normalizeMac, parseIpv4 } from '../../config/net.js';
 import type { Lease, LeaseChange } from './leases.js';
+import { isJsonObject } from '../../json-object.js';
 
 export interface DeclinedAddress {
   readonly networkId: string;
@@ -84,7 +85,7 @@ export class LeaseState {
   /** Throws when the document is not a lease snapshot; skips records it does not understand. */
   readSnapshot(text: string): void {
     const doc = JSON.parse(text) as unknown;
-    if (!isObject(doc) || doc['version'] !== 1 || !Array.isArray(doc['leases']))
+    if (!isJsonObject(doc) || doc['version'] !== 1 || !Array.isArray(doc['leases']))
       throw new Error('not a version 1 DHCP lease file');
     for (const r of doc['leases'] as unknown[]) this.put(readLease(r));
     for (const r of Array.isArray(doc['declined']) ? (doc['declined'] as unknown[]) : [])
@@ -104,7 +105,7 @@ export class LeaseState {
         this.skipped++;
         continue;
       }
-      if (!isObject(entry)) this.skipped++;
+      if (!isJsonObject(entry)) this.skipped++;
       else if ('put' in entry) this.put(readLease(entry['put']));
       else if ('decline' in entry) this.decline(readDeclined(entry['decline']));
       else if ('remove' in entry) this.remove(entry['remove']);
@@ -132,13 +133,13 @@ export class LeaseState {
   }
 
   private remove(r: unknown): void {
-    if (!isObject(r) || typeof r['network'] !== 'string' || typeof r['key'] !== 'string') this.skipped++;
+    if (!isJsonObject(r) || typeof r['network'] !== 'string' || typeof r['key'] !== 'string') this.skipped++;
     else this.leases.delete(`${r['network']}\n${r['key']}`);
   }
 }
 
 function readLease(r: unknown): Lease | undefined {
-  if (!isObject(r)) return undefined;
+  if (!isJsonObject(r)) return undefined;
   const { network, ip, mac, clientId, hostname, hostId, expires } = r;
   if (
     typeof network !== 'string' ||
@@ -171,7 +172,7 @@ function readLease(r: unknown): Lease | undefined {
 
 function readDeclined(r: unknown): DeclinedAddress | undefined {
   if (
-    !isObject(r) ||
+    !isJsonObject(r) ||
     typeof r['network'] !== 'string' ||
     typeof r['ip'] !== 'string' ||
     typeof r['until'] !== 'number'
@@ -179,8 +180,4 @@ function readDeclined(r: unknown): DeclinedAddress | undefined {
     return undefined;
   const ip = parseIpv4(r['ip']);
   return ip === undefined ? undefined : { networkId: r['network'], ip, until: r['until'] * 1000 };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -15,6 +15,7 @@ import { FILTER_TABLE } from '../ruleset/render.js';
 import { describeMatch } from './describe.js';
 import type { FirewallPlan, ModelRule, Verdict } from './model.js';
 import { BLOCK_PREFIX, RULE_COMMENT } from './render.js';
+import { isJsonObject } from '../../json-object.js';
 
 export interface Counter {
   packets: bigint;
@@ -33,25 +34,29 @@ export async function readRuleCounters(nft: NftTransport): Promise<RuleCounters>
 export function countersFromListing(listing: readonly unknown[]): Map<string, Counter> {
   const counters = new Map<string, Counter>();
   const add = (id: string, c: unknown) => {
-    if (!isObject(c) || typeof c['packets'] !== 'number' || typeof c['bytes'] !== 'number') return;
+    if (!isJsonObject(c) || typeof c['packets'] !== 'number' || typeof c['bytes'] !== 'number') return;
     const sum = counters.get(id) ?? { packets: 0n, bytes: 0n };
     sum.packets += BigInt(c['packets']);
     sum.bytes += BigInt(c['bytes']);
     counters.set(id, sum);
   };
   for (const o of listing) {
-    if (!isObject(o)) continue;
+    if (!isJsonObject(o)) continue;
     const rule = o['rule'];
-    if (isObject(rule) && typeof rule['comment'] === 'string' && rule['comment'].startsWith(RULE_COMMENT)) {
+    if (
+      isJsonObject(rule) &&
+      typeof rule['comment'] === 'string' &&
+      rule['comment'].startsWith(RULE_COMMENT)
+    ) {
       const expr = Array.isArray(rule['expr']) ? (rule['expr'] as unknown[]) : [];
       for (const e of expr)
-        if (isObject(e) && 'counter' in e) add(rule['comment'].slice(RULE_COMMENT.length), e['counter']);
+        if (isJsonObject(e) && 'counter' in e) add(rule['comment'].slice(RULE_COMMENT.length), e['counter']);
     }
     const set = o['set'];
-    if (isObject(set) && typeof set['name'] === 'string' && set['name'].startsWith(BLOCK_PREFIX))
+    if (isJsonObject(set) && typeof set['name'] === 'string' && set['name'].startsWith(BLOCK_PREFIX))
       for (const element of Array.isArray(set['elem']) ? (set['elem'] as unknown[]) : []) {
-        const body = isObject(element) ? element['elem'] : undefined;
-        if (isObject(body) && typeof body['comment'] === 'string') add(body['comment'], body['counter']);
+        const body = isJsonObject(element) ? element['elem'] : undefined;
+        if (isJsonObject(body) && typeof body['comment'] === 'string') add(body['comment'], body['counter']);
       }
   }
   return counters;
@@ -88,8 +93,4 @@ export function firewallStatus(plan: FirewallPlan, counters: RuleCounters): Fire
       rules: set.rules.map((rule) => ruleStatus(rule, counters.get(rule.id))),
     })),
   });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -13,6 +13,7 @@ import {
 import { normalizeMac } from '../../config/net.js';
 import type { Netlink } from '../../drivers/netlink.js';
 import type { NftTransport } from '../../drivers/nftables.js';
+import { listedElements } from '../../nft/listed-elements.js';
 import { NAT_TABLE } from '../ruleset/render.js';
 import { SET, protocolNumber } from './elements.js';
 import { NAT_CHAINS } from './ruleset.js';
@@ -88,9 +89,8 @@ export async function natStatus(config: RouterConfig, nft: NftTransport): Promis
 /** Counters of a set listing by element: `ip`, `ip protocol-number first-port`, or `cidr`. */
 function elementCounters(listing: readonly unknown[]): Map<string, NatCounters> {
   const result = new Map<string, NatCounters>();
-  for (const o of listing) {
-    const set = (o as { set?: { elem?: unknown[] } }).set;
-    for (const item of set?.elem ?? []) {
+  for (const elements of listedElements(listing).values()) {
+    for (const item of elements) {
       const elem = (item as { elem?: { val?: unknown; counter?: { packets?: number; bytes?: number } } })
         .elem;
       if (elem?.val === undefined) continue;

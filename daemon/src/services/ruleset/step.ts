@@ -14,6 +14,7 @@ import { listedElements, unrenderedElements } from '../../nft/listed-elements.js
 import { type NftRuleset, tableKey } from '../../nft/model.js';
 import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
+import { isJsonObject } from '../../json-object.js';
 
 export class NftablesStep implements ApplyStep {
   readonly name = 'nftables';
@@ -149,24 +150,20 @@ export class NftablesStep implements ApplyStep {
 
 /** Whether a listed object is the table `name` or lies in it (the family is the listing's). */
 function belongsTo(o: unknown, name: string): boolean {
-  if (!isObject(o)) return false;
+  if (!isJsonObject(o)) return false;
   const body = Object.values(o)[0];
-  if (!isObject(body)) return false;
+  if (!isJsonObject(body)) return false;
   return 'table' in o ? body['name'] === name : body['table'] === name;
 }
 
 /** The listing without metainfo, handles, set elements and counter values. */
 function skeleton(listing: readonly unknown[]): string {
   return JSON.stringify(
-    listing.filter((o) => !isObject(o) || !('metainfo' in o)),
+    listing.filter((o) => !isJsonObject(o) || !('metainfo' in o)),
     (key, value: unknown) => {
       if (key === 'handle' || key === 'elem') return undefined;
-      if (key === 'counter' && isObject(value)) return {};
+      if (key === 'counter' && isJsonObject(value)) return {};
       return value;
     },
   );
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
