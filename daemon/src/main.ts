@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       dnsStatus: () => dnsStatus(dns),
       firewallCounters: () => readRuleCounters(nft),
       vipStatuses: (config) => vipStatuses(config, netlink),
-      natStatus: (config) => natStatus(config, nft),
+      natStatus: (config) => natStatus(config, nft, args.nftElements === 'netlink' ? elements : undefined),
       routeStatuses: (config) => routeStatuses(config, netlink),
       dhcpLeases: (networkId) => dhcp.leaseList(networkId === '' ? undefined : networkId).map(leaseMessage),
       log,

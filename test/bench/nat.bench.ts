@@ -11,7 +11,7 @@
 //   cost) and vs the same NAT as 30k linear iptables-legacy rules (the matching rule last); the modes
 //   alternate round by round so that a neighbour's load falls on all of them alike; then the CPU
 //   a connection costs, sampled by perf, beside the minimal NAT's (kernel-cpu.ts).
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,8 @@ const RATE_SECONDS = '4';
 const RATE_ROUNDS = 5;
 /** Rounds of the connection rate under `perf record` (what the ruleset's own code costs a connection). */
 const CPU_ROUNDS = 3;
+/** Drift checks and NAT status reads of everything loaded, each way. */
+const READ_ROUNDS = 5;
 /** The first Apply after start runs code V8 has not optimized yet: its time is shown in the note. */
 const APPLY_ROUNDS = 5;
 const CONN_RATE = fileURLToPath(new URL('./conn-rate.js', import.meta.url));
@@ -201,6 +203,41 @@ async function applyRounds(
   return { times, nftStep };
 }
 
+interface ReadTimes {
+  readonly drift: number[];
+  readonly status: number[];
+  /** The daemon's CPU (user + system) over the drift checks, per check. */
+  readonly driftCpuMs: number;
+}
+
+/** The daemon's CPU time so far (utime + stime in /proc, in ticks of 10 ms). */
+async function daemonCpuMs(daemon: LabDaemon): Promise<number> {
+  const stat = await readFile(`/proc/${daemon.pid ?? 0}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Drift checks (none finding anything) and NAT status reads with everything loaded: round trips. */
+async function readRounds(daemon: LabDaemon): Promise<ReadTimes> {
+  const drift: number[] = [];
+  const status: number[] = [];
+  const cpuBefore = await daemonCpuMs(daemon);
+  for (let round = 0; round < READ_ROUNDS; round++) {
+    const started = process.hrtime.bigint();
+    const { repaired } = await daemon.client.checkDrift();
+    drift.push(ms(started));
+    if (repaired.length > 0)
+      throw new Error(`a drift check of the loaded config repaired: ${JSON.stringify(repaired)}`);
+  }
+  const driftCpuMs = ((await daemonCpuMs(daemon)) - cpuBefore) / READ_ROUNDS;
+  for (let round = 0; round < READ_ROUNDS; round++) {
+    const started = process.hrtime.bigint();
+    await daemon.client.getNatStatus();
+    status.push(ms(started));
+  }
+  return { drift, status, driftCpuMs };
+}
+
 /** fdatasync of a 200-byte append, what every journaled Patch waits for, on the state directory's disk. */
 async function fdatasyncTimes(dir: string): Promise<number[]> {
   const file = await open(join(dir, 'fsync-probe'), 'a');
@@ -260,6 +297,7 @@ const bench: BenchModule = {
           }
         : undefined;
       const syncs = await fdatasyncTimes(daemon.stateDir);
+      const netlinkReads = await readRounds(daemon);
 
       // Connection rates, modes alternating; the VIP addresses stay on the NIC in all of them. The
       // linear iptables mode comes last: a legacy nat table, once made, hooks conntrack in for good.
@@ -307,6 +345,7 @@ const bench: BenchModule = {
       await daemon.client.apply({ config: full });
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const lib = await patchRounds(daemon, spareVip);
+      const libReads = await readRounds(daemon);
       await daemon.stop();
       daemon = await LabDaemon.start(
         rt,
@@ -429,6 +468,29 @@ const bench: BenchModule = {
           baseline: { name: 'libnftables in process (median)', value: median(libAll) },
           better: 'lower',
           note: `exec p99 ${p99(execAll).toFixed(1)} ms; below 1× means in process wins`,
+        },
+        {
+          measurement: `Drift check with ${N / 1000}k EIPs + ${N / 1000}k forwards loaded (CheckDrift round trip), median of ${READ_ROUNDS}`,
+          unit: 'ms',
+          vrouterd: median(netlinkReads.drift),
+          baseline: {
+            name: "set elements read from libnftables' JSON listing (`--nft-elements backend`)",
+            value: median(libReads.drift),
+          },
+          better: 'lower',
+          note: `70k set elements read back over netlink and compared one by one, besides the addresses, links and the other steps; the daemon's CPU per check ${netlinkReads.driftCpuMs.toFixed(0)} ms vs ${libReads.driftCpuMs.toFixed(0)} ms (a check runs every 30 s)`,
+        },
+        {
+          measurement:
+            'show nat: EIPs, forwards and SNAT with their counters (GetNatStatus round trip), median',
+          unit: 'ms',
+          vrouterd: median(netlinkReads.status),
+          baseline: {
+            name: "counters read from libnftables' JSON listing",
+            value: median(libReads.status),
+          },
+          better: 'lower',
+          note: `median of ${READ_ROUNDS}; 20k counted elements, each found by the object its comment names`,
         },
         {
           measurement: `New TCP connections/s public → VM through an EIP, ${N / 1000}k EIPs + ${N / 1000}k forwards`,

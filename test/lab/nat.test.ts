@@ -279,9 +279,11 @@ void t.test('invalid input is refused with field paths and changes nothing', asy
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP still works');
 });
 
-void t.test('drift: a VIP address and a map element removed by hand are repaired', async (t) => {
+void t.test('drift: a VIP address and set elements removed by hand are repaired', async (t) => {
   await ip('-n', rt, 'addr', 'del', `${IP.eip}/32`, 'dev', ROUTER_NICS.public.ifname);
   await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'eip_dnat', `{ ${IP.eip} }`]);
+  // An interval set's range is two kernel elements (its start and its end): both go, one is missed.
+  await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'snat_stats', '{ 10.1.0.0/24 }']);
   const { repaired } = await daemon.client.checkDrift();
   const findings = repaired.flatMap((r) => r.findings.map((f) => `${r.step}: ${f}`));
   t.match(
@@ -290,6 +292,7 @@ void t.test('drift: a VIP address and a map element removed by hand are repaired
     'VIP found missing',
   );
   t.match(findings.join('\n'), /nftables: .*eip_dnat has 0 elements, not 1/, 'element found missing');
+  t.match(findings.join('\n'), /nftables: .*snat_stats has 1 elements, not 2/, 'interval found missing');
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'after the repair the EIP works');
   t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
 });
@@ -364,6 +367,14 @@ void t.test('vrouterctl shows VIPs, NAT with counters and routes', async (t) => 
     'show nat lists forwards',
   );
   t.match(nat, /refused \(source not allowed\): [1-9]/, 'the refused packets of pf-closed are counted');
+  await client(inet, 'tcp', IP.forwards, '8001');
+  // vm2 has an EIP by now (e-vm2): vm3's network is the one translated by SNAT.
+  t.equal((await curl(vm3.ns, `http://${IP.internet}:8080/`)).stdout, IP.snatB, 'vm3 goes out by SNAT');
+  const rows = (await ctl('show', 'nat')).stdout.split('\n');
+  for (const id of ['pf-range', 's-b']) {
+    const row = rows.find((l) => l.startsWith(`${id} `)) ?? '';
+    t.ok(Number(/(\d+) pkts/.exec(row)?.[1] ?? 0) > 0, `${id} counted its traffic (an interval set): ${row}`);
+  }
   const routes = (await ctl('show', 'routes')).stdout;
   t.match(routes, /r-behind-vm3\s+192\.168\.50\.0\/24\s+via 10\.2\.0\.13\s+yes/, 'show routes');
 });

@@ -8,11 +8,13 @@
 // router, now and then milliseconds (one-EIP Patch: the nftables step's p99 3.5 ms through the worker,
 // 0.2–0.4 ms in place). Its answers (an ACK or an error per element message) are then already queued
 // and read without waiting. Netlink headers are in host byte order, read here as
-// little-endian: the machines router images run on (x86-64, arm64).
+// little-endian: the machines router images run on (x86-64, arm64). The channel also reads a set's
+// elements back (a dump, decoded by nft/element-dump.ts) on a second socket of its own.
 import koffi from 'koffi';
 import { type ElementBatch, encodeElementBatch } from '../nft/element-wire.js';
+import { type DumpedElement, dumpRequest, parseDumpChunk } from '../nft/element-dump.js';
 import type { NftCommand } from '../nft/commands.js';
-import type { NftRuleset } from '../nft/model.js';
+import type { NftFamily, NftRuleset } from '../nft/model.js';
 import { NftError } from './nftables.js';
 import { SOCK_CLOEXEC, SOL_SOCKET, lastError, libc, sys } from './sockets.js';
 
@@ -28,6 +30,9 @@ const NLMSG_ERROR = 2;
 const NLMSGERR_ATTR_MSG = 1;
 const MSG_DONTWAIT = 0x40;
 const EAGAIN = 11;
+const ENOENT = 2;
+/** A dump's next chunk is made by the read that asks for it; waiting longer than this means it is lost. */
+const DUMP_WAIT_MS = 2000;
 const RECEIVE_BYTES = 65_536;
 /** Batches up to this many elements are sent from the event loop (see the header). */
 const IN_PLACE_ELEMENTS = 64;
@@ -48,8 +53,14 @@ export interface ElementLoad {
   readonly kernelMs: number;
 }
 
+/** What reads elements back (status views take no more than this). */
+export type SetReader = Pick<NftElementChannel, 'readSet' | 'unavailable'>;
+
 export class NftElementChannel {
   private fd = -1;
+  /** Dumps have a socket of their own: a drift check reads outside the write queue, beside a batch. */
+  private dumpFd = -1;
+  private dumps: Promise<unknown> = Promise.resolve();
   private sendBuffer = 0;
   private seq = 1;
   /** Why the socket could not be set up (no CAP_NET_ADMIN, say): then every change goes through libnftables. */
@@ -98,9 +109,64 @@ export class NftElementChannel {
     };
   }
 
+  /**
+   * Every element of a set as the kernel holds it (NFT_MSG_GETSETELEM dump, nft/element-dump.ts);
+   * undefined when the table or the set does not exist. The kernel fills each read (~32 KB) when it
+   * is asked for: the reads run here, one at a time, and the event loop gets a turn between them.
+   */
+  readSet(family: NftFamily, table: string, set: string): Promise<DumpedElement[] | undefined> {
+    const next = this.dumps.then(async () => {
+      try {
+        return await this.dump(family, table, set);
+      } catch (e) {
+        // Whatever the kernel still had to say about this dump must not reach the next one.
+        if (this.dumpFd >= 0) sys.close(this.dumpFd);
+        this.dumpFd = -1;
+        throw e;
+      }
+    });
+    this.dumps = next.catch(() => undefined);
+    return next;
+  }
+
   close(): void {
     if (this.fd >= 0) sys.close(this.fd);
+    if (this.dumpFd >= 0) sys.close(this.dumpFd);
     this.fd = -1;
+    this.dumpFd = -1;
+  }
+
+  private async dump(family: NftFamily, table: string, set: string): Promise<DumpedElement[] | undefined> {
+    if (this.dumpFd < 0) {
+      this.dumpFd = sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+      if (this.dumpFd < 0) throw lastError('netlink socket');
+    }
+    const fd = this.dumpFd;
+    const seq = this.seq++;
+    const request = dumpRequest(family, table, set, seq);
+    if (Number(send(fd, request, request.length, 0)) !== request.length)
+      throw new NftError(lastError(`asking for the elements of ${set}`).message);
+    const elements: DumpedElement[] = [];
+    const buffer = Buffer.alloc(RECEIVE_BYTES);
+    for (let waited = 0; ;) {
+      const n = recv(fd, buffer, buffer.length, MSG_DONTWAIT);
+      if (n < 0) {
+        if (koffi.errno() !== EAGAIN) throw lastError(`reading the elements of ${set}`);
+        if (waited++ >= DUMP_WAIT_MS)
+          throw new NftError(`the kernel stopped answering for the elements of ${set}`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      // Copied: the elements keep slices of it, and the buffer is read into again.
+      const chunk = parseDumpChunk(Buffer.from(buffer.subarray(0, n)), seq);
+      if (chunk.interrupted) throw new NftError(`set ${set} changed while it was read`);
+      if (chunk.errno === ENOENT) return undefined;
+      if (chunk.errno !== undefined)
+        throw new NftError(`reading the elements of ${set}: ${sys.strerror(chunk.errno)}`);
+      for (const e of chunk.elements) elements.push(e);
+      if (chunk.done) return elements;
+      await new Promise(setImmediate);
+    }
   }
 
   private socket(bytes: number): number {

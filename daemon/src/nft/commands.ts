@@ -217,7 +217,8 @@ function ruleObject(table: NftTable, chain: NftChain, index: number) {
   };
 }
 
-function elementJson(set: NftSet, e: NftElement): unknown {
+/** An element as nft's JSON writes it: the key, or for a map `[key, value]`. */
+export function elementJson(set: NftSet, e: NftElement): unknown {
   return set.map === undefined ? e.key : [e.key, e.value];
 }
 

@@ -10,41 +10,41 @@
 // undefined and the caller loads the change through libnftables as before.
 // Layouts: include/uapi/linux/netfilter/nf_tables.h, nfnetlink.h; key sizes as nft computes them
 // (each part of a concatenation padded to 4 bytes, like the kernel's registers).
-import { endianness } from 'node:os';
-import type { NftCommand } from './commands.js';
+import { type NftCommand, elementJson } from './commands.js';
 import { type NftFamily, type NftRuleset, type NftSet, tableKey } from './model.js';
+import {
+  IFNAMSIZ,
+  LITTLE_ENDIAN,
+  NFNL_SUBSYS_NFTABLES,
+  NFTA_DATA_VALUE,
+  NFTA_DATA_VERDICT,
+  NFTA_LIST_ELEM,
+  NFTA_SET_ELEM_DATA,
+  NFTA_SET_ELEM_KEY,
+  NFTA_SET_ELEM_LIST_ELEMENTS,
+  NFTA_SET_ELEM_LIST_SET,
+  NFTA_SET_ELEM_LIST_TABLE,
+  NFTA_SET_ELEM_USERDATA,
+  NFTA_VERDICT_CHAIN,
+  NFTA_VERDICT_CODE,
+  NFTNL_UDATA_SET_ELEM_COMMENT,
+  NFT_FAMILIES,
+  NFT_GOTO,
+  NFT_JUMP,
+  NFT_MSG_NEWSETELEM,
+  NLA_F_NESTED,
+  NLM_F_REQUEST,
+} from './wire.js';
 import { isJsonObject } from '../json-object.js';
 
-const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
 const NFNL_MSG_BATCH_END = 17;
-const NFT_MSG_NEWSETELEM = (NFNL_SUBSYS_NFTABLES << 8) | 12;
 const NFT_MSG_DELSETELEM = (NFNL_SUBSYS_NFTABLES << 8) | 14;
-const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
 const NLM_F_CREATE = 0x400;
-const NLA_F_NESTED = 1 << 15;
-const NFTA_SET_ELEM_LIST_TABLE = 1;
-const NFTA_SET_ELEM_LIST_SET = 2;
-const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
-const NFTA_LIST_ELEM = 1;
-const NFTA_SET_ELEM_KEY = 1;
-const NFTA_SET_ELEM_DATA = 2;
-const NFTA_SET_ELEM_USERDATA = 6;
-/** libnftnl's user data TLV (one byte type, one byte length) holding an element's comment. */
-const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
 const COMMENT_MAX = 128;
-const NFTA_DATA_VALUE = 1;
-const NFTA_DATA_VERDICT = 2;
-const NFTA_VERDICT_CODE = 1;
-const NFTA_VERDICT_CHAIN = 2;
-const NFT_JUMP = -3;
-const NFT_GOTO = -4;
-const IFNAMSIZ = 16;
 /** The elements of one message are one attribute, whose length field has 16 bits. */
 const ELEMENTS_PER_MESSAGE_BYTES = 60_000;
-const FAMILIES: Record<NftFamily, number> = { inet: 1, ip: 2, ip6: 10, bridge: 7, netdev: 5 };
-const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** One batch ready for a NETLINK_NETFILTER socket, and the sequence numbers the kernel acknowledges. */
 export interface ElementBatch {
@@ -77,7 +77,7 @@ export function encodeElementBatch(
   for (const command of commands) {
     const change = elementChange(command);
     if (change === undefined) return undefined;
-    const family = FAMILIES[change.family as NftFamily] as number | undefined;
+    const family = NFT_FAMILIES[change.family as NftFamily] as number | undefined;
     const set = sets.get(`${change.family} ${change.table} ${change.name}`);
     if (family === undefined || set === undefined || set.flags?.includes('interval') === true)
       return undefined;
@@ -95,7 +95,7 @@ export function encodeElementBatch(
         w.string(NFTA_SET_ELEM_LIST_SET, change.name);
         open = { message, list: w.nest(NFTA_SET_ELEM_LIST_ELEMENTS) };
       }
-      if (!writeElement(w, set, element, adding)) return undefined;
+      if (!writeElement(w, set, element, { value: adding, comment: adding })) return undefined;
       count++;
       if (w.length - open.list > ELEMENTS_PER_MESSAGE_BYTES) {
         w.end(open.list);
@@ -131,11 +131,29 @@ function elementChange(command: NftCommand): ElementChange | undefined {
 }
 
 /**
- * One NFTA_LIST_ELEM: the key, for a map being added to the value, and an element's comment (nft's
- * `{"elem": {"val": …, "comment": …}}`) as the user data nft lists it from.
+ * The rendered elements of a hash set as NFTA_LIST_ELEM attributes holding what the kernel keeps of
+ * them: key and value, comments left out (nft/element-dump.ts compares them with a dump); undefined
+ * when this encoder does not speak the set.
  */
-function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean): boolean {
-  const dataType = adding ? set.map : undefined;
+export function encodeStoredElements(set: NftSet): Buffer | undefined {
+  if (set.flags?.includes('interval') === true) return undefined;
+  const w = new Writer();
+  for (const e of set.elements)
+    if (!writeElement(w, set, elementJson(set, e), { value: true, comment: false })) return undefined;
+  return w.bytes();
+}
+
+/**
+ * One NFTA_LIST_ELEM: the key, for a map (when `value`) the value, and (when `comment`) an element's
+ * comment (nft's `{"elem": {"val": …, "comment": …}}`) as the user data nft lists it from.
+ */
+function writeElement(
+  w: Writer,
+  set: NftSet,
+  element: unknown,
+  include: { readonly value: boolean; readonly comment: boolean },
+): boolean {
+  const dataType = include.value ? set.map : undefined;
   const pair: readonly unknown[] = Array.isArray(element) ? element : [];
   const [keyed, value] = dataType !== undefined ? pair : [element];
   const unwrapped = unwrap(keyed);
@@ -150,7 +168,7 @@ function writeElement(w: Writer, set: NftSet, element: unknown, adding: boolean)
     if (!(dataType === 'verdict' ? writeVerdict(w, value) : writeData(w, dataType, value))) return false;
     w.end(data);
   }
-  if (comment !== undefined && adding) {
+  if (comment !== undefined && include.comment) {
     const length = utf8Length(comment) + 1;
     if (length > COMMENT_MAX) return false;
     const userdata = w.open(NFTA_SET_ELEM_USERDATA);

@@ -3,15 +3,23 @@
 //
 // Drift is found without comparing nft's reformatted JSON to ours rule by rule: after every
 // structural change the step reads back the tables' skeleton (a terse `list ruleset`: everything but
-// set elements, handles and counter values removed) as the fingerprint of what it loaded. A later check compares a
-// fresh skeleton with it, each set's element count with the render, and a hash set's elements one by
-// one (nft/listed-elements.ts). Any difference (tables flushed, a rule or element deleted by hand, an
-// element replaced by hand) is repaired by loading the tables whole again.
+// set elements, handles and counter values removed) as the fingerprint of what it loaded. A later
+// check compares a fresh skeleton with it, each set's element count with the render, and a hash
+// set's elements one by one: read over netlink (nft/element-dump.ts), or when the element channel is
+// down from nft's listing (nft/listed-elements.ts). Any difference (tables flushed, a rule or element
+// deleted by hand, an element replaced by hand) is repaired by loading the tables whole again.
 import type { NftElementChannel } from '../../drivers/nft-netlink.js';
 import { type NftTransport } from '../../drivers/nftables.js';
 import { planTransaction } from '../../nft/commands.js';
 import { listedElements, unrenderedElements } from '../../nft/listed-elements.js';
-import { type NftRuleset, tableKey } from '../../nft/model.js';
+import { type NftRuleset, type NftSet, tableKey } from '../../nft/model.js';
+import {
+  type DumpedElement,
+  describe,
+  identity,
+  listedCount,
+  renderedIdentities,
+} from '../../nft/element-dump.js';
 import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import { isJsonObject } from '../../json-object.js';
@@ -63,36 +71,33 @@ export class NftablesStep implements ApplyStep {
   }
 
   /**
-   * The whole comparison, listings included (~1 s for 70k set elements): with nothing to keep
-   * between reading and comparing, the engine runs all of it outside the write queue.
+   * The whole comparison, readings included: with nothing to keep between reading and comparing, the
+   * engine runs all of it outside the write queue. Set elements are read over netlink when the element
+   * channel is up (70k elements: tens of milliseconds, where libnftables' JSON listing of them takes
+   * about a second of CPU), otherwise from one full listing per table.
    */
   async readDrift(desired: Rendered): Promise<string[]> {
     const findings: string[] = [];
+    const channel = this.elements?.unavailable === undefined ? this.elements : undefined;
+    const skeletons = channel === undefined ? undefined : await this.skeletons(desired.nft);
     for (const table of desired.nft.tables) {
       const key = tableKey(table);
-      const listing = await this.nft.listTable(table.family, table.name, false);
-      if (listing === undefined) {
+      const listing =
+        skeletons === undefined ? await this.nft.listTable(table.family, table.name, false) : undefined;
+      const shape = skeletons?.get(key) ?? (listing === undefined ? undefined : skeleton(listing));
+      if (shape === undefined) {
         findings.push(`table ${key} is missing`);
         continue;
       }
-      if (skeleton(listing) !== this.fingerprint.get(key))
-        findings.push(`table ${key}: chains, rules or sets differ`);
-      const listed = listedElements(listing);
+      if (shape !== this.fingerprint.get(key)) findings.push(`table ${key}: chains, rules or sets differ`);
+      const listed = listing === undefined ? undefined : listedElements(listing);
       for (const set of table.sets) {
         if (set.dynamic === true) continue;
-        const have = listed.get(set.name) ?? [];
-        if (have.length !== set.elements.length) {
-          findings.push(
-            `table ${key}: set ${set.name} has ${have.length} elements, not ${set.elements.length}`,
-          );
-          continue;
-        }
-        if (set.flags?.includes('interval') === true) continue;
-        const foreign = unrenderedElements(set, have);
-        if (foreign.length > 0)
-          findings.push(
-            `table ${key}: set ${set.name} holds ${foreign.length} element${foreign.length === 1 ? '' : 's'} the config does not have, e.g. ${JSON.stringify(foreign[0])}`,
-          );
+        const finding =
+          channel === undefined
+            ? listedSetDrift(set, listed?.get(set.name) ?? [])
+            : dumpedSetDrift(set, (await channel.readSet(table.family, table.name, set.name)) ?? []);
+        if (finding !== undefined) findings.push(`table ${key}: ${finding}`);
       }
     }
     return findings;
@@ -131,21 +136,51 @@ export class NftablesStep implements ApplyStep {
     return { changed: true, summary: `${plan.commands.length} commands in one transaction${how}` };
   }
 
-  /** Terse `list ruleset FAMILY` skips set elements cheaply (`list table -t` still reads them all). */
   private async takeFingerprint(desired: NftRuleset): Promise<void> {
-    const next = new Map<string, string>();
+    this.fingerprint = await this.skeletons(desired);
+  }
+
+  /** Each table's skeleton; terse `list ruleset FAMILY` skips set elements cheaply (`list table -t` still reads them all). */
+  private async skeletons(ruleset: NftRuleset): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
     const families = new Map<string, readonly unknown[]>();
-    for (const table of desired.tables) {
+    for (const table of ruleset.tables) {
       let listing = families.get(table.family);
       if (listing === undefined) {
         listing = (await this.nft.list(`ruleset ${table.family}`, true)) ?? [];
         families.set(table.family, listing);
       }
       const own = listing.filter((o) => belongsTo(o, table.name));
-      if (own.length > 0) next.set(tableKey(table), skeleton(own));
+      if (own.length > 0) result.set(tableKey(table), skeleton(own));
     }
-    this.fingerprint = next;
+    return result;
   }
+}
+
+/** A set read over netlink against its render: the count (as nft lists it), then a hash set's elements. */
+function dumpedSetDrift(set: NftSet, dumped: readonly DumpedElement[]): string | undefined {
+  const count = listedCount(dumped);
+  if (count !== set.elements.length) return wrongCount(set, count);
+  const rendered = renderedIdentities(set);
+  if (rendered === undefined) return undefined;
+  const foreign = dumped.filter((e) => !rendered.has(identity(e)));
+  return foreign[0] === undefined ? undefined : unrendered(set, foreign.length, describe(set, foreign[0]));
+}
+
+/** A set as `nft -j list` showed it against its render; interval sets by count alone. */
+function listedSetDrift(set: NftSet, listed: readonly unknown[]): string | undefined {
+  if (listed.length !== set.elements.length) return wrongCount(set, listed.length);
+  if (set.flags?.includes('interval') === true) return undefined;
+  const foreign = unrenderedElements(set, listed);
+  return foreign.length === 0 ? undefined : unrendered(set, foreign.length, JSON.stringify(foreign[0]));
+}
+
+function wrongCount(set: NftSet, count: number): string {
+  return `set ${set.name} has ${count} elements, not ${set.elements.length}`;
+}
+
+function unrendered(set: NftSet, count: number, example: string): string {
+  return `set ${set.name} holds ${count} element${count === 1 ? '' : 's'} the config does not have, e.g. ${example}`;
 }
 
 /** Whether a listed object is the table `name` or lies in it (the family is the listing's). */

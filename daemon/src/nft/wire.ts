@@ -1,0 +1,28 @@
+// What the nf_tables netlink codecs share (element-wire.ts writes batches, element-dump.ts reads
+// dumps): message and attribute numbers from include/uapi/linux/netfilter/nf_tables.h and
+// nfnetlink.h, and the byte order of netlink headers, which is the host's.
+import { endianness } from 'node:os';
+import type { NftFamily } from './model.js';
+
+export const NFNL_SUBSYS_NFTABLES = 10;
+export const NFT_MSG_NEWSETELEM = (NFNL_SUBSYS_NFTABLES << 8) | 12;
+export const NLM_F_REQUEST = 0x1;
+export const NLA_F_NESTED = 1 << 15;
+export const NFTA_SET_ELEM_LIST_TABLE = 1;
+export const NFTA_SET_ELEM_LIST_SET = 2;
+export const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
+export const NFTA_LIST_ELEM = 1;
+export const NFTA_SET_ELEM_KEY = 1;
+export const NFTA_SET_ELEM_DATA = 2;
+export const NFTA_SET_ELEM_USERDATA = 6;
+/** libnftnl's user data TLV (one byte type, one byte length) holding an element's comment. */
+export const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
+export const NFTA_DATA_VALUE = 1;
+export const NFTA_DATA_VERDICT = 2;
+export const NFTA_VERDICT_CODE = 1;
+export const NFTA_VERDICT_CHAIN = 2;
+export const NFT_JUMP = -3;
+export const NFT_GOTO = -4;
+export const IFNAMSIZ = 16;
+export const NFT_FAMILIES: Record<NftFamily, number> = { inet: 1, ip: 2, ip6: 10, bridge: 7, netdev: 5 };
+export const LITTLE_ENDIAN = endianness() === 'LE';
