@@ -30,7 +30,7 @@ export const USAGE = `usage: vrouterd [options]
   --nic-wait SECONDS       how long a write waits for a hot-plugged NIC to appear (default 10)
   --nft-backend lib|exec   libnftables in process (default) or the nft command
   --nft-elements netlink|backend
-                           changes of set elements alone sent over netlink (default), or through the backend
+                           set elements changed and read over netlink (default), or through the backend
   --log-level LEVEL        trace, debug, info (default), warn, error
   --version, --help`;
 

@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   const arp = new GratuitousArp();
   const conntrack = new Conntrack();
   const elements = new NftElementChannel();
+  // `--nft-elements backend` keeps set elements away from netlink: changed and read through libnftables.
+  const elementChannel = args.nftElements === 'netlink' ? elements : undefined;
   // Several announcements come for one rename: follow them once they have settled.
   let settling: NodeJS.Timeout | undefined;
   const linkChanges = new LinkChanges(() => {
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
   const engine = new Engine({
     steps: [
       new InterfacesStep(netlink, arp, log),
-      new NftablesStep(nft, args.nftElements === 'netlink' ? elements : undefined),
+      new NftablesStep(nft, elementChannel),
       new NatStep(conntrack),
       new RoutesStep(netlink),
       new DhcpStep(dhcp),
@@ -105,9 +107,9 @@ async function main(): Promise<void> {
       driftIntervalSeconds: args.driftIntervalSeconds,
       nicStatuses: (config) => nicStatuses(config, netlink),
       dnsStatus: () => dnsStatus(dns),
-      firewallCounters: () => readRuleCounters(nft),
+      firewallCounters: () => readRuleCounters(nft, elementChannel),
       vipStatuses: (config) => vipStatuses(config, netlink),
-      natStatus: (config) => natStatus(config, nft, args.nftElements === 'netlink' ? elements : undefined),
+      natStatus: (config) => natStatus(config, nft, elementChannel),
       routeStatuses: (config) => routeStatuses(config, netlink),
       dhcpLeases: (networkId) => dhcp.leaseList(networkId === '' ? undefined : networkId).map(leaseMessage),
       log,

@@ -26,7 +26,10 @@ import { renderRuleset } from '../../daemon/src/services/ruleset/render.js';
 import { planInterfaces } from '../../daemon/src/services/interfaces/plan.js';
 import { managementApiOf, planFirewall } from '../../daemon/src/services/firewall/plan.js';
 import { explainFirewall } from '../../daemon/src/services/firewall/explain.js';
-import { countersFromListing } from '../../daemon/src/services/firewall/status.js';
+import { countersFromListing, readRuleCounters } from '../../daemon/src/services/firewall/status.js';
+import type { SetReader } from '../../daemon/src/drivers/nft-netlink.js';
+import type { NftTransport } from '../../daemon/src/drivers/nftables.js';
+import type { DumpedElement } from '../../daemon/src/nft/element-dump.js';
 import { parseAddressSpec } from '../../daemon/src/services/firewall/intervals.js';
 import { labConfig } from '../lab/lab-config.js';
 import { golden } from './golden.js';
@@ -414,6 +417,61 @@ t.test('per-rule counters sum a rule of its own and its elements in block sets',
     a: { packets: 5n, bytes: 300n },
     b: { packets: 2n, bytes: 120n },
   });
+});
+
+t.test('per-rule counters with block set elements read over netlink: the same sums', async (t) => {
+  // The terse listing has no elements; the rules of another table with the same comment do not count.
+  const terse = [
+    { metainfo: {} },
+    {
+      rule: {
+        table: 'vrouter',
+        comment: 'fwrule:pub0.in/dnat',
+        expr: [{ counter: { packets: 3, bytes: 180 } }],
+      },
+    },
+    {
+      rule: {
+        table: 'other',
+        comment: 'fwrule:pub0.in/dnat',
+        expr: [{ counter: { packets: 50, bytes: 1 } }],
+      },
+    },
+    { set: { table: 'vrouter', name: 'fwb-a-ps32D-h' } },
+    { set: { table: 'other', name: 'fwb-elsewhere' } },
+  ];
+  const nft: NftTransport = {
+    run: () => Promise.resolve(),
+    listTable: () => Promise.reject(new Error('the full listing is not read when the channel is up')),
+    list: (what, isTerse) => Promise.resolve(what === 'ruleset inet' && isTerse ? terse : []),
+    close() {},
+  };
+  const element = (comment: string | undefined, packets: bigint, intervalEnd = false): DumpedElement => ({
+    key: '',
+    value: undefined,
+    intervalEnd,
+    comment,
+    counter: comment === undefined ? undefined : { packets, bytes: packets * 60n },
+  });
+  const read: string[] = [];
+  const reader: SetReader = {
+    unavailable: undefined,
+    readSet: (_family, _table, name) => {
+      read.push(name);
+      return Promise.resolve([
+        element('a', 1n),
+        element('b', 2n),
+        element(undefined, 0n, true),
+        element('a', 4n),
+      ]);
+    },
+  };
+  t.same(Object.fromEntries(await readRuleCounters(nft, reader)), {
+    'pub0.in/dnat': { packets: 3n, bytes: 180n },
+    a: { packets: 5n, bytes: 300n },
+    b: { packets: 2n, bytes: 120n },
+  });
+  t.same(read, ['fwb-a-ps32D-h'], "only the daemon's block sets are read");
 });
 
 t.test('address specs: parsing agrees with ipaddr.js, intervals are exact', async () => {

@@ -157,8 +157,8 @@ export class NftElementChannel {
         await new Promise((resolve) => setTimeout(resolve, 1));
         continue;
       }
-      // Copied: the elements keep slices of it, and the buffer is read into again.
-      const chunk = parseDumpChunk(Buffer.from(buffer.subarray(0, n)), seq);
+      // Decoded elements hold strings, not slices of the buffer: it can be read into again.
+      const chunk = parseDumpChunk(buffer.subarray(0, n), seq);
       if (chunk.interrupted) throw new NftError(`set ${set} changed while it was read`);
       if (chunk.errno === ENOENT) return undefined;
       if (chunk.errno !== undefined)

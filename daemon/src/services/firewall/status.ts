@@ -1,7 +1,7 @@
 // The firewall in GetStatus: every rule set in force with its rules in evaluation order and how many
-// packets and bytes each decided. Counters come from the kernel's listing of the daemon's table: a
-// rule of its own carries a counter, a rule compiled into a block set counts in its elements (each
-// element names its rule in its comment), summed per rule.
+// packets and bytes each decided. Counters come from the kernel: a rule of its own carries a counter
+// (in the listing of the daemon's table), a rule compiled into a block set counts in its elements
+// (each element names its rule in its comment; read over netlink, or from the listing), summed per rule.
 import { create } from '@bufbuild/protobuf';
 import {
   FirewallAction,
@@ -10,6 +10,7 @@ import {
   type FirewallStatus,
   FirewallStatusSchema,
 } from '../../gen/vrouter/v1/firewall_pb.js';
+import type { SetReader } from '../../drivers/nft-netlink.js';
 import type { NftTransport } from '../../drivers/nftables.js';
 import { FILTER_TABLE } from '../ruleset/render.js';
 import { describeMatch } from './describe.js';
@@ -24,10 +25,25 @@ export interface Counter {
 
 export type RuleCounters = ReadonlyMap<string, Counter>;
 
-/** Reads the counters of every firewall rule from the kernel. */
-export async function readRuleCounters(nft: NftTransport): Promise<RuleCounters> {
-  const listing = await nft.listTable(FILTER_TABLE.family, FILTER_TABLE.name, false);
-  return countersFromListing(listing ?? []);
+/**
+ * Reads the counters of every firewall rule from the kernel. With `elements` (the netlink element
+ * channel, when up) the rules come from the terse listing and the block sets' elements over netlink:
+ * a big firewall's elements cost libnftables most of a second to list, and GetStatus asks every time.
+ */
+export async function readRuleCounters(nft: NftTransport, elements?: SetReader): Promise<RuleCounters> {
+  const channel = elements?.unavailable === undefined ? elements : undefined;
+  if (channel === undefined)
+    return countersFromListing((await nft.listTable(FILTER_TABLE.family, FILTER_TABLE.name, false)) ?? []);
+  const terse = ((await nft.list(`ruleset ${FILTER_TABLE.family}`, true)) ?? []).filter(inFilterTable);
+  const counters = countersFromListing(terse);
+  for (const o of terse) {
+    const set = isJsonObject(o) ? o['set'] : undefined;
+    if (!isJsonObject(set) || typeof set['name'] !== 'string' || !set['name'].startsWith(BLOCK_PREFIX))
+      continue;
+    for (const e of (await channel.readSet(FILTER_TABLE.family, FILTER_TABLE.name, set['name'])) ?? [])
+      if (e.comment !== undefined && e.counter !== undefined) addCounter(counters, e.comment, e.counter);
+  }
+  return counters;
 }
 
 /** Per-rule counters out of `nft -j list table` output. */
@@ -35,10 +51,7 @@ export function countersFromListing(listing: readonly unknown[]): Map<string, Co
   const counters = new Map<string, Counter>();
   const add = (id: string, c: unknown) => {
     if (!isJsonObject(c) || typeof c['packets'] !== 'number' || typeof c['bytes'] !== 'number') return;
-    const sum = counters.get(id) ?? { packets: 0n, bytes: 0n };
-    sum.packets += BigInt(c['packets']);
-    sum.bytes += BigInt(c['bytes']);
-    counters.set(id, sum);
+    addCounter(counters, id, { packets: BigInt(c['packets']), bytes: BigInt(c['bytes']) });
   };
   for (const o of listing) {
     if (!isJsonObject(o)) continue;
@@ -60,6 +73,20 @@ export function countersFromListing(listing: readonly unknown[]): Map<string, Co
       }
   }
   return counters;
+}
+
+/** A rule's counter grows by `c` (a rule compiled into block sets counts in several elements). */
+function addCounter(counters: Map<string, Counter>, id: string, c: Counter): void {
+  const sum = counters.get(id) ?? { packets: 0n, bytes: 0n };
+  sum.packets += c.packets;
+  sum.bytes += c.bytes;
+  counters.set(id, sum);
+}
+
+/** Whether a listed object (a rule, a set) lies in the daemon's filter table. */
+function inFilterTable(o: unknown): boolean {
+  const body = isJsonObject(o) ? Object.values(o)[0] : undefined;
+  return isJsonObject(body) && body['table'] === FILTER_TABLE.name;
 }
 
 const ACTIONS: Record<Verdict, FirewallAction> = {
