@@ -140,7 +140,10 @@ export class NftablesStep implements ApplyStep {
     this.fingerprint = await this.skeletons(desired);
   }
 
-  /** Each table's skeleton; terse `list ruleset FAMILY` skips set elements cheaply (`list table -t` still reads them all). */
+  /**
+   * Each table's skeleton; terse `list ruleset FAMILY` skips set elements cheaply (`list table -t`
+   * still reads them all).
+   */
   private async skeletons(ruleset: NftRuleset): Promise<Map<string, string>> {
     const result = new Map<string, string>();
     const families = new Map<string, readonly unknown[]>();
