@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { removeNamespaceSync } from './exec.js';
 import { EXAMPLE_CONFIG, REPO_ROOT, labConfig } from './lab-config.js';
 import { LabDaemon, VROUTERCTL } from './daemon.js';
+import { leaveServing } from './traffic.js';
 import { ADDRESSES, MAKE_LAB_PREFIX, Topology } from './topology.js';
 
 /** `make lab` keeps its state in .lab/; tests point VROUTERD_LAB_DIR elsewhere so a person's lab is left alone. */
@@ -37,8 +38,15 @@ async function up(): Promise<void> {
     stateDir,
   );
   await writeFile(STATE, JSON.stringify({ ...state, daemonPid: daemon.pid }, null, 2));
-  const response = await daemon.client.apply({ config: labConfig() });
+  const config = labConfig();
+  const response = await daemon.client.apply({ config });
   daemon.client.close();
+  // Web servers that answer each client with the address they saw it come from: NAT made visible.
+  const [vm1, , vm3] = topology.vms;
+  const eip = config.vips.find((v) => v.id === config.eips[0]?.vipId)?.ip ?? '';
+  const internet = ADDRESSES.internetHost.split('/')[0] ?? '';
+  if (vm1 !== undefined) await leaveServing(vm1.ns, 80);
+  await leaveServing(topology.internet, 80);
 
   const ctl = join(LAB_DIR, 'vrouterctl');
   await writeFile(
@@ -46,7 +54,6 @@ async function up(): Promise<void> {
     `#!/bin/sh\nexec "${process.execPath}" "${VROUTERCTL}" --socket "${daemon.socket}" "$@"\n`,
   );
   await chmod(ctl, 0o755);
-  const [vm1, , vm3] = topology.vms;
   const lab = relative(process.cwd(), LAB_DIR) || '.';
   process.stdout.write(`
 vrouterd is running in namespace ${topology.router} with ${EXAMPLE_CONFIG.slice(REPO_ROOT.length)} (generation ${response.generation}).
@@ -68,6 +75,11 @@ Namespaces (prefix ${topology.prefix}):
   ${topology.manager}    the management plane; the API listens on ${listen} (plaintext, lab only):
       ip netns exec ${topology.manager} node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\
         http://${listen}/vrouter.v1.RouterService/GetStatus
+
+NAT at work (each web server answers with the address the client came from):
+  ip netns exec ${topology.internet} curl http://${eip}/     vm1 through its EIP, sees ${internet}
+  ip netns exec ${vm1?.ns ?? ''} curl http://${internet}/      the internet sees vm1 as its EIP ${eip}
+  ${lab}/vrouterctl show nat             EIPs, port forwards and SNAT with their counters
 
 Drift repair: break the router behind the daemon's back, then ask it to check (it also checks every 10 s):
   ip netns exec ${topology.router} nft flush ruleset; ip -n ${topology.router} addr flush dev ens3

@@ -40,6 +40,16 @@ t.test('make lab comes up with the example config; make lab-down removes every n
   t.match(status.stdout, /^generation 1 applied/);
   const vm1 = state.namespaces.find((ns) => ns.endsWith('-vm1'));
   t.ok(vm1 !== undefined && (await ping(vm1, '10.1.0.1')), 'the printed ping works');
+  for (const [command, answer] of [
+    [/ip netns exec (\S+-inet) curl (http:\S+)/, '203.0.113.1'],
+    [/ip netns exec (\S+-vm1) curl (http:\S+)/, '203.0.113.10'],
+  ] as const) {
+    const [, ns, url] = command.exec(up.stdout) ?? [];
+    const r = await run('ip', ['netns', 'exec', ns ?? '', 'curl', '-sS', '--max-time', '3', url ?? ''], {
+      allowFailure: true,
+    });
+    t.equal(r.stdout, answer, `the printed curl from ${ns ?? 'nowhere'} to ${url ?? 'nothing'}`);
+  }
 
   const down = await cli('down');
   t.equal(down.code, 0, down.stderr);

@@ -24,6 +24,22 @@ export function serve(ns: string, mode: ServerMode, ...ports: number[]): Promise
   });
 }
 
+/**
+ * A web server (`serve-http`) left running in `ns` when this process exits, as `make lab` leaves its
+ * lab: detached, nothing piped back; it goes when the namespace is removed (removeNamespaceSync).
+ */
+export async function leaveServing(ns: string, port: number): Promise<void> {
+  spawn('ip', ['netns', 'exec', ns, process.execPath, NET_TOOL, 'serve-http', String(port)], {
+    stdio: 'ignore',
+    detached: true,
+  }).unref();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if ((await connect(ns, '127.0.0.1', port, 200)) === 'connected') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the web server in ${ns} did not start listening on ${port}`);
+}
+
 /** A net-tool client (`tcp HOST PORT [MS]`, `udp …`); resolves with its result whatever the exit code. */
 export function client(ns: string, ...args: string[]): Promise<RunResult> {
   return inNamespace(ns, process.execPath, [NET_TOOL, ...args], { allowFailure: true, timeoutMs: 15_000 });
