@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // vrouterd: restore the last good config into the kernel, then serve the management API.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startApiServer } from './api/server.js';
 import { USAGE, parseDaemonArgs } from './args.js';
 import { GratuitousArp } from './drivers/arp.js';
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   const engine = new Engine({
     steps: [
       new InterfacesStep(netlink, arp, log),
-      new NftablesStep(nft, elementChannel),
+      new NftablesStep(nft, elementChannel, join(args.stateDir, 'nft-last-load.json')),
       new NatStep(conntrack),
       new RoutesStep(netlink),
       new DhcpStep(dhcp),

@@ -446,6 +446,33 @@ void t.test('a restarted daemon restores the config from its snapshot and patch 
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP works');
 });
 
+void t.test(
+  'a restart keeps the tables the kernel still holds, counters too, unless they changed',
+  async (t) => {
+    const kept = async () =>
+      (await daemon.client.getStatus()).services.find((s) => s.name === 'nftables')?.counters[
+        'tables_kept_at_start'
+      ];
+    const eipPackets = async () =>
+      (await daemon.client.getNatStatus()).eips.find((e) => e.eip?.id === 'e-vm1')?.counters?.packets ?? 0n;
+    t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'traffic through the EIP');
+    const counted = await eipPackets();
+    t.ok(counted > 0n, `the EIP counted it: ${counted} packets`);
+    await daemon.stop();
+    daemon = await LabDaemon.start(topology.router, {}, daemon.stateDir);
+    t.equal(await kept(), 1n, 'the tables were kept as the kernel held them');
+    t.equal(await eipPackets(), counted, 'and so were their counters');
+    t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'the EIP works');
+
+    await daemon.stop();
+    await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'eip_dnat', `{ ${IP.eip} }`]);
+    daemon = await LabDaemon.start(topology.router, {}, daemon.stateDir);
+    t.equal(await kept(), 0n, 'an element deleted while the daemon was down: the tables were loaded whole');
+    t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP works again');
+    t.same((await daemon.client.checkDrift()).repaired, [], 'nothing left for the drift check');
+  },
+);
+
 async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {

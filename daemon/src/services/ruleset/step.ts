@@ -23,6 +23,7 @@ import {
 import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import { isJsonObject } from '../../json-object.js';
+import { readLastLoad, saveLastLoad, structureDigest } from './last-load.js';
 
 export class NftablesStep implements ApplyStep {
   readonly name = 'nftables';
@@ -30,11 +31,17 @@ export class NftablesStep implements ApplyStep {
   private transactions = 0;
   private wholeLoadsAfterRefusal = 0;
   private elementTransactions = 0;
+  private tablesKeptAtStart = 0;
 
-  /** With `elements`, a change of set elements alone goes straight over netlink (see nft/element-wire.ts). */
+  /**
+   * With `elements`, a change of set elements alone goes straight over netlink (see
+   * nft/element-wire.ts); with `lastLoadFile`, a restarted daemon keeps the tables the kernel still
+   * holds when they are exactly what it would load (last-load.ts).
+   */
   constructor(
     private readonly nft: NftTransport,
     private readonly elements?: NftElementChannel,
+    private readonly lastLoadFile?: string,
   ) {}
 
   /**
@@ -44,6 +51,10 @@ export class NftablesStep implements ApplyStep {
    * Only when that is refused too is the change itself at fault: the diff's error is reported.
    */
   async apply(desired: Rendered, previous: Rendered): Promise<StepChange> {
+    if (previous.nft.tables.length === 0 && this.fingerprint.size === 0) {
+      const kept = await this.keepLastLoad(desired);
+      if (kept !== undefined) return kept;
+    }
     try {
       return await this.load(desired.nft, previous.nft, 'diff');
     } catch (refused) {
@@ -110,6 +121,7 @@ export class NftablesStep implements ApplyStep {
   counters(): Record<string, number> {
     return {
       transactions: this.transactions,
+      tables_kept_at_start: this.tablesKeptAtStart,
       element_transactions_over_netlink: this.elementTransactions,
       whole_loads_after_refusal: this.wholeLoadsAfterRefusal,
       // 1 when the netlink socket could not be set up: every change then goes through the backend.
@@ -136,8 +148,35 @@ export class NftablesStep implements ApplyStep {
     return { changed: true, summary: `${plan.commands.length} commands in one transaction${how}` };
   }
 
+  /**
+   * The first load of this process (a start-up): when the kernel still holds the tables this daemon
+   * last loaded (a restart, an upgrade) and they are exactly what `desired` would load, skeleton and
+   * every element, they are kept: no reload, no counter starting again from zero. Else undefined.
+   */
+  private async keepLastLoad(desired: Rendered): Promise<StepChange | undefined> {
+    if (this.lastLoadFile === undefined || desired.nft.tables.length === 0) return undefined;
+    const last = await readLastLoad(this.lastLoadFile);
+    if (last === undefined || last.structure !== structureDigest(desired.nft)) return undefined;
+    this.fingerprint = new Map(last.fingerprint);
+    const findings = await this.readDrift(desired).catch((e: unknown) => [String(e)]);
+    if (findings.length > 0) {
+      this.fingerprint = new Map();
+      return undefined;
+    }
+    this.tablesKeptAtStart++;
+    return {
+      changed: false,
+      summary: 'the kernel still held these tables, element for element: kept as they are (counters too)',
+    };
+  }
+
   private async takeFingerprint(desired: NftRuleset): Promise<void> {
     this.fingerprint = await this.skeletons(desired);
+    if (this.lastLoadFile !== undefined)
+      await saveLastLoad(this.lastLoadFile, {
+        structure: structureDigest(desired),
+        fingerprint: this.fingerprint,
+      });
   }
 
   /**
