@@ -11,7 +11,6 @@ import { encodeStoredElements } from './element-wire.js';
 import type { NftFamily, NftSet } from './model.js';
 import {
   IFNAMSIZ,
-  LITTLE_ENDIAN,
   NFNL_SUBSYS_NFTABLES,
   NFTA_DATA_VALUE,
   NFTA_DATA_VERDICT,
@@ -29,6 +28,11 @@ import {
   NFT_JUMP,
   NFT_MSG_NEWSETELEM,
   NLM_F_REQUEST,
+  readHostI32 as readI32,
+  readHostU16 as readU16,
+  readHostU32 as readU32,
+  writeHostU16 as u16,
+  writeHostU32 as u32,
 } from './wire.js';
 
 const NFT_MSG_GETSETELEM = (NFNL_SUBSYS_NFTABLES << 8) | 13;
@@ -327,27 +331,4 @@ function stringAttribute(type: number, text: string): Buffer {
   u16(attribute, type, 2);
   attribute.write(text, 4);
   return attribute;
-}
-
-// Netlink headers and attribute headers are in host byte order.
-function u16(b: Buffer, value: number, offset: number): void {
-  if (LITTLE_ENDIAN) b.writeUInt16LE(value, offset);
-  else b.writeUInt16BE(value, offset);
-}
-
-function u32(b: Buffer, value: number, offset: number): void {
-  if (LITTLE_ENDIAN) b.writeUInt32LE(value, offset);
-  else b.writeUInt32BE(value, offset);
-}
-
-function readU16(b: Buffer, offset: number): number {
-  return LITTLE_ENDIAN ? b.readUInt16LE(offset) : b.readUInt16BE(offset);
-}
-
-function readU32(b: Buffer, offset: number): number {
-  return LITTLE_ENDIAN ? b.readUInt32LE(offset) : b.readUInt32BE(offset);
-}
-
-function readI32(b: Buffer, offset: number): number {
-  return LITTLE_ENDIAN ? b.readInt32LE(offset) : b.readInt32BE(offset);
 }

@@ -14,7 +14,6 @@ import { type NftCommand, elementJson } from './commands.js';
 import { type NftFamily, type NftRuleset, type NftSet, tableKey } from './model.js';
 import {
   IFNAMSIZ,
-  LITTLE_ENDIAN,
   NFNL_SUBSYS_NFTABLES,
   NFTA_DATA_VALUE,
   NFTA_DATA_VERDICT,
@@ -34,6 +33,8 @@ import {
   NFT_MSG_NEWSETELEM,
   NLA_F_NESTED,
   NLM_F_REQUEST,
+  writeHostU16,
+  writeHostU32,
 } from './wire.js';
 import { isJsonObject } from '../json-object.js';
 
@@ -371,13 +372,11 @@ class Writer {
   }
 
   private writeU16(value: number, offset: number): void {
-    if (LITTLE_ENDIAN) this.buffer.writeUInt16LE(value, offset);
-    else this.buffer.writeUInt16BE(value, offset);
+    writeHostU16(this.buffer, value, offset);
   }
 
   private writeU32(value: number, offset: number): void {
-    if (LITTLE_ENDIAN) this.buffer.writeUInt32LE(value, offset);
-    else this.buffer.writeUInt32BE(value, offset);
+    writeHostU32(this.buffer, value, offset);
   }
 }
 

@@ -25,4 +25,27 @@ export const NFT_JUMP = -3;
 export const NFT_GOTO = -4;
 export const IFNAMSIZ = 16;
 export const NFT_FAMILIES: Record<NftFamily, number> = { inet: 1, ip: 2, ip6: 10, bridge: 7, netdev: 5 };
-export const LITTLE_ENDIAN = endianness() === 'LE';
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** Netlink header fields, in host byte order. */
+export function writeHostU16(b: Buffer, value: number, offset: number): void {
+  if (LITTLE_ENDIAN) b.writeUInt16LE(value, offset);
+  else b.writeUInt16BE(value, offset);
+}
+
+export function writeHostU32(b: Buffer, value: number, offset: number): void {
+  if (LITTLE_ENDIAN) b.writeUInt32LE(value, offset);
+  else b.writeUInt32BE(value, offset);
+}
+
+export function readHostU16(b: Buffer, offset: number): number {
+  return LITTLE_ENDIAN ? b.readUInt16LE(offset) : b.readUInt16BE(offset);
+}
+
+export function readHostU32(b: Buffer, offset: number): number {
+  return LITTLE_ENDIAN ? b.readUInt32LE(offset) : b.readUInt32BE(offset);
+}
+
+export function readHostI32(b: Buffer, offset: number): number {
+  return LITTLE_ENDIAN ? b.readInt32LE(offset) : b.readInt32BE(offset);
+}
