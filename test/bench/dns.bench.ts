@@ -4,7 +4,6 @@
 // is BIND's named in the "internet" namespace). Runs alternate between the two servers and the
 // median is kept, because the machine is shared. Also the server's CPU time per answer, which the
 // neighbours disturb less than the rate, and the cost of the hand-written codec against dns2.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,14 +19,13 @@ import { LabDaemon } from '../lab/daemon.js';
 import { inNamespace, ip, spawnInNamespace } from '../lab/exec.js';
 import { Topology } from '../lab/topology.js';
 import { configWithHosts } from './apply.bench.js';
-import { type BenchModule, type BenchRow, median, percentile } from './harness.js';
+import { type BenchModule, type BenchRow, median, percentile, processCpuMs } from './harness.js';
 
 const NAMES = 1000;
 const ROUNDS = 5;
 const SECONDS = 4;
 const LATENCY_SECONDS = 3;
 const DNSPERF = ['-c', '10', '-q', '100'];
-const CLOCK_TICKS_PER_SECOND = 100;
 
 interface Run {
   readonly qps: number;
@@ -35,14 +33,8 @@ interface Run {
   readonly cpuPer1000: number;
 }
 
-/** CPU time (user + system, all threads) of a process so far, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 async function dnsperf(ns: string, server: string, queries: string, pid: number): Promise<Run> {
-  const before = cpuTicks(pid);
+  const before = processCpuMs(pid);
   const result = await inNamespace(
     ns,
     'dnsperf',
@@ -51,7 +43,7 @@ async function dnsperf(ns: string, server: string, queries: string, pid: number)
       timeoutMs: 60_000,
     },
   );
-  const cpuMs = ((cpuTicks(pid) - before) * 1000) / CLOCK_TICKS_PER_SECOND;
+  const cpuMs = processCpuMs(pid) - before;
   const qps = Number(/Queries per second:\s+([\d.]+)/.exec(result.stdout)?.[1]);
   const completed = Number(/Queries completed:\s+(\d+)/.exec(result.stdout)?.[1]);
   if (!(qps > 0)) throw new Error(`dnsperf against ${server}: ${result.stdout}`);

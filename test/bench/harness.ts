@@ -1,5 +1,9 @@
 // The `make bench` harness: each bench module measures vrouterd beside its baseline in the same run
 // and returns rows; run.ts prints them as one table (and writes bench-results/latest.md).
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface BenchRow {
   /** What is measured, e.g. `Apply round trip, 10k hosts`. */
@@ -22,6 +26,12 @@ export interface BenchModule {
 export function advantage(row: BenchRow): number | undefined {
   if (row.baseline === undefined || row.vrouterd === 0 || row.baseline.value === 0) return undefined;
   return row.better === 'lower' ? row.baseline.value / row.vrouterd : row.vrouterd / row.baseline.value;
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in milliseconds. */
+export function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

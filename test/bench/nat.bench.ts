@@ -11,7 +11,7 @@
 //   cost) and vs the same NAT as 30k linear iptables-legacy rules (the matching rule last); the modes
 //   alternate round by round so that a neighbour's load falls on all of them alike; then the CPU
 //   a connection costs, sampled by perf, beside the minimal NAT's (kernel-cpu.ts).
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ import {
   alternating,
   median,
   percentile,
+  processCpuMs,
   roundRatios,
   settle,
 } from './harness.js';
@@ -210,18 +211,11 @@ interface ReadTimes {
   readonly driftCpuMs: number;
 }
 
-/** The daemon's CPU time so far (utime + stime in /proc, in ticks of 10 ms). */
-async function daemonCpuMs(daemon: LabDaemon): Promise<number> {
-  const stat = await readFile(`/proc/${daemon.pid ?? 0}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /** Drift checks (none finding anything) and NAT status reads with everything loaded: round trips. */
 async function readRounds(daemon: LabDaemon): Promise<ReadTimes> {
   const drift: number[] = [];
   const status: number[] = [];
-  const cpuBefore = await daemonCpuMs(daemon);
+  const cpuBefore = processCpuMs(daemon.pid ?? 0);
   for (let round = 0; round < READ_ROUNDS; round++) {
     const started = process.hrtime.bigint();
     const { repaired } = await daemon.client.checkDrift();
@@ -229,7 +223,7 @@ async function readRounds(daemon: LabDaemon): Promise<ReadTimes> {
     if (repaired.length > 0)
       throw new Error(`a drift check of the loaded config repaired: ${JSON.stringify(repaired)}`);
   }
-  const driftCpuMs = ((await daemonCpuMs(daemon)) - cpuBefore) / READ_ROUNDS;
+  const driftCpuMs = (processCpuMs(daemon.pid ?? 0) - cpuBefore) / READ_ROUNDS;
   for (let round = 0; round < READ_ROUNDS; round++) {
     const started = process.hrtime.bigint();
     await daemon.client.getNatStatus();
