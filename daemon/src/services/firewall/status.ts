@@ -17,6 +17,7 @@ import { describeMatch } from './describe.js';
 import type { FirewallPlan, ModelRule, Verdict } from './model.js';
 import { BLOCK_PREFIX, RULE_COMMENT } from './render.js';
 import { isJsonObject } from '../../json-object.js';
+import { inTable, listedCounter, ownedCounters } from '../../nft/listed-elements.js';
 
 export interface Counter {
   packets: bigint;
@@ -34,7 +35,9 @@ export async function readRuleCounters(nft: NftTransport, elements?: SetReader):
   const channel = elements?.unavailable === undefined ? elements : undefined;
   if (channel === undefined)
     return countersFromListing((await nft.listTable(FILTER_TABLE.family, FILTER_TABLE.name, false)) ?? []);
-  const terse = ((await nft.list(`ruleset ${FILTER_TABLE.family}`, true)) ?? []).filter(inFilterTable);
+  const terse = ((await nft.list(`ruleset ${FILTER_TABLE.family}`, true)) ?? []).filter((o) =>
+    inTable(o, FILTER_TABLE.name),
+  );
   const counters = countersFromListing(terse);
   for (const o of terse) {
     const set = isJsonObject(o) ? o['set'] : undefined;
@@ -50,8 +53,8 @@ export async function readRuleCounters(nft: NftTransport, elements?: SetReader):
 export function countersFromListing(listing: readonly unknown[]): Map<string, Counter> {
   const counters = new Map<string, Counter>();
   const add = (id: string, c: unknown) => {
-    if (!isJsonObject(c) || typeof c['packets'] !== 'number' || typeof c['bytes'] !== 'number') return;
-    addCounter(counters, id, { packets: BigInt(c['packets']), bytes: BigInt(c['bytes']) });
+    const counter = listedCounter(c);
+    if (counter !== undefined) addCounter(counters, id, counter);
   };
   for (const o of listing) {
     if (!isJsonObject(o)) continue;
@@ -67,10 +70,8 @@ export function countersFromListing(listing: readonly unknown[]): Map<string, Co
     }
     const set = o['set'];
     if (isJsonObject(set) && typeof set['name'] === 'string' && set['name'].startsWith(BLOCK_PREFIX))
-      for (const element of Array.isArray(set['elem']) ? (set['elem'] as unknown[]) : []) {
-        const body = isJsonObject(element) ? element['elem'] : undefined;
-        if (isJsonObject(body) && typeof body['comment'] === 'string') add(body['comment'], body['counter']);
-      }
+      for (const { comment, counter } of ownedCounters(Array.isArray(set['elem']) ? set['elem'] : []))
+        if (comment !== undefined && counter !== undefined) addCounter(counters, comment, counter);
   }
   return counters;
 }
@@ -81,12 +82,6 @@ function addCounter(counters: Map<string, Counter>, id: string, c: Counter): voi
   sum.packets += c.packets;
   sum.bytes += c.bytes;
   counters.set(id, sum);
-}
-
-/** Whether a listed object (a rule, a set) lies in the daemon's filter table. */
-function inFilterTable(o: unknown): boolean {
-  const body = isJsonObject(o) ? Object.values(o)[0] : undefined;
-  return isJsonObject(body) && body['table'] === FILTER_TABLE.name;
 }
 
 const ACTIONS: Record<Verdict, FirewallAction> = {

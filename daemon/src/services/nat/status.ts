@@ -15,7 +15,7 @@ import { normalizeMac } from '../../config/net.js';
 import type { Netlink } from '../../drivers/netlink.js';
 import type { SetReader } from '../../drivers/nft-netlink.js';
 import type { NftTransport } from '../../drivers/nftables.js';
-import { listedElements } from '../../nft/listed-elements.js';
+import { listedElements, ownedCounters } from '../../nft/listed-elements.js';
 import { NAT_TABLE } from '../ruleset/render.js';
 import { SET } from './elements.js';
 import { NAT_CHAINS } from './ruleset.js';
@@ -67,7 +67,11 @@ export async function natStatus(
   for (const set of STATS_SETS) {
     const owned =
       channel === undefined
-        ? listedCounters((await nft.list(`set ${NAT_TABLE.family} ${NAT_TABLE.name} ${set}`, false)) ?? [])
+        ? ownedCounters(
+            listedElements(
+              (await nft.list(`set ${NAT_TABLE.family} ${NAT_TABLE.name} ${set}`, false)) ?? [],
+            ).get(set) ?? [],
+          )
         : ((await channel.readSet(NAT_TABLE.family, NAT_TABLE.name, set)) ?? []);
     for (const { comment, counter } of owned)
       if (comment !== undefined && counter !== undefined)
@@ -96,23 +100,6 @@ export async function natStatus(
       counters: counters.get(`snat:${snat.id}`) ?? none,
     })),
     portForwardRefusedPackets: refusedPackets(rules),
-  });
-}
-
-/** A set listing's elements: the object each names (its comment) and its counter. */
-function listedCounters(
-  listing: readonly unknown[],
-): { comment: string | undefined; counter: { packets: bigint; bytes: bigint } | undefined }[] {
-  return [...listedElements(listing).values()].flat().map((item) => {
-    const elem = (item as { elem?: { comment?: string; counter?: { packets?: number; bytes?: number } } })
-      .elem;
-    return {
-      comment: elem?.comment,
-      counter:
-        elem?.counter === undefined
-          ? undefined
-          : { packets: BigInt(elem.counter.packets ?? 0), bytes: BigInt(elem.counter.bytes ?? 0) },
-    };
   });
 }
 

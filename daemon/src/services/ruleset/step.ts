@@ -11,7 +11,7 @@
 import type { NftElementChannel } from '../../drivers/nft-netlink.js';
 import { type NftTransport } from '../../drivers/nftables.js';
 import { planTransaction } from '../../nft/commands.js';
-import { listedElements, unrenderedElements } from '../../nft/listed-elements.js';
+import { inTable, listedElements, unrenderedElements } from '../../nft/listed-elements.js';
 import { type NftRuleset, type NftSet, tableKey } from '../../nft/model.js';
 import {
   type DumpedElement,
@@ -192,7 +192,7 @@ export class NftablesStep implements ApplyStep {
         listing = (await this.nft.list(`ruleset ${table.family}`, true)) ?? [];
         families.set(table.family, listing);
       }
-      const own = listing.filter((o) => belongsTo(o, table.name));
+      const own = listing.filter((o) => inTable(o, table.name));
       if (own.length > 0) result.set(tableKey(table), skeleton(own));
     }
     return result;
@@ -223,14 +223,6 @@ function wrongCount(set: NftSet, count: number): string {
 
 function unrendered(set: NftSet, count: number, example: string): string {
   return `set ${set.name} holds ${count} element${count === 1 ? '' : 's'} the config does not have, e.g. ${example}`;
-}
-
-/** Whether a listed object is the table `name` or lies in it (the family is the listing's). */
-function belongsTo(o: unknown, name: string): boolean {
-  if (!isJsonObject(o)) return false;
-  const body = Object.values(o)[0];
-  if (!isJsonObject(body)) return false;
-  return 'table' in o ? body['name'] === name : body['table'] === name;
 }
 
 /** The listing without metainfo, handles, set elements and counter values. */
