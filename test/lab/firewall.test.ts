@@ -346,6 +346,16 @@ t.test('vrouterctl shows the rule sets with counters and explains a packet', asy
     /^4000\s+pub0\.in\/dnat\s+accept\s+dnat\s+[1-9]\d*\s+[1-9]\d*/,
     'the DNAT rule with its counters',
   );
+  // Decided once, in the base chains, for every set: each set's row shows the router's counters.
+  const established = shown.split('\n').filter((line) => /^1\s+\S+\/established\s/.test(line));
+  t.ok(established.length >= 4, 'every inbound set lists its established rule');
+  t.equal(
+    new Set(established.map((line) => /accept\s+ct state established,related\s+(\d+\s+\d+)/.exec(line)?.[1]))
+      .size,
+    1,
+    'with the same counters',
+  );
+  t.match(established[0], /established,related\s+[1-9]\d*\s+[1-9]\d*/, 'which counted the connection');
   t.match(
     shown,
     /rule set no-web: .*attached to priv-a\/out\)/,

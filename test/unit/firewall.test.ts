@@ -26,7 +26,11 @@ import { renderRuleset } from '../../daemon/src/services/ruleset/render.js';
 import { planInterfaces } from '../../daemon/src/services/interfaces/plan.js';
 import { managementApiOf, planFirewall } from '../../daemon/src/services/firewall/plan.js';
 import { explainFirewall } from '../../daemon/src/services/firewall/explain.js';
-import { countersFromListing, readRuleCounters } from '../../daemon/src/services/firewall/status.js';
+import {
+  countersFromListing,
+  firewallStatus,
+  readRuleCounters,
+} from '../../daemon/src/services/firewall/status.js';
 import type { SetReader } from '../../daemon/src/drivers/nft-netlink.js';
 import type { NftTransport } from '../../daemon/src/drivers/nftables.js';
 import type { DumpedElement } from '../../daemon/src/nft/element-dump.js';
@@ -417,6 +421,45 @@ t.test('per-rule counters sum a rule of its own and its elements in block sets',
     a: { packets: 5n, bytes: 300n },
     b: { packets: 2n, bytes: 120n },
   });
+});
+
+t.test("every set's established rule shows the base chains' established counters", async (t) => {
+  const config = labConfig();
+  const plan = planFirewall(config, planInterfaces(config, LINKS), undefined);
+  const counters = countersFromListing([
+    { rule: { chain: 'input', comment: 'fw:established', expr: [{ counter: { packets: 2, bytes: 100 } }] } },
+    {
+      rule: { chain: 'forward', comment: 'fw:established', expr: [{ counter: { packets: 5, bytes: 900 } }] },
+    },
+    { rule: { comment: 'fwrule:pub0.in/dnat', expr: [{ counter: { packets: 3, bytes: 180 } }] } },
+  ]);
+  const rules = firewallStatus(plan, counters).ruleSets.flatMap((set) => set.rules);
+  const established = rules.filter((r) => r.id.endsWith('/established'));
+  t.ok(established.length >= 4, 'every NIC inbound set has one');
+  for (const r of established) t.match(r, { packets: 7n, bytes: 1000n }, r.id);
+  t.match(
+    rules.find((r) => r.id === 'pub0.in/dnat'),
+    { packets: 3n, bytes: 180n },
+    'a rule of its own keeps its own',
+  );
+  t.match(
+    rules.find((r) => r.id === 'pub0.in/default'),
+    { packets: 0n, bytes: 0n },
+    'and another none',
+  );
+  // The rule sets' chains no longer hold it: the base chains decide it before any set.
+  const ruleset = renderRuleset(config, planInterfaces(config, LINKS), { firewall: plan });
+  const chains = ruleset.tables.flatMap((table) => table.chains);
+  for (const chain of chains.filter((c) => c.name.startsWith('fws-')))
+    t.notOk(
+      chain.rules.some((r) => r.comment.endsWith('/established')),
+      `${chain.name} has no established rule`,
+    );
+  t.same(
+    chains.filter((c) => c.rules[0]?.comment === 'fw:established').map((c) => c.name),
+    ['input', 'forward'],
+    'the input and forward base chains decide it first',
+  );
 });
 
 t.test('per-rule counters with block set elements read over netlink: the same sums', async (t) => {

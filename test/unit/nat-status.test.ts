@@ -26,7 +26,7 @@ const rules = [
   {
     rule: {
       table: 'vrouter_nat',
-      chain: 'pf_filter',
+      chain: 'prerouting',
       comment: 'nat:port-forward-sources',
       expr: [{ counter: { packets: 3, bytes: 180 } }, { drop: null }],
     },
@@ -35,7 +35,7 @@ const rules = [
   {
     rule: {
       table: 'other',
-      chain: 'pf_filter',
+      chain: 'prerouting',
       comment: 'nat:port-forward-sources',
       expr: [{ counter: { packets: 50 } }],
     },

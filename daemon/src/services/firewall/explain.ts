@@ -17,7 +17,7 @@ import { type FieldViolation, Violations } from '../../config/violations.js';
 import { type Packet, decide } from './evaluate.js';
 import { type FirewallPlan, IPPROTO, attachmentOf, inboundSetId, ruleSetOf } from './model.js';
 import { STATES } from './plan.js';
-import { type RuleCounters, ruleStatus } from './status.js';
+import { type RuleCounters, ruleCounter, ruleStatus } from './status.js';
 
 const PROTOCOLS: Partial<Record<FirewallProtocol, number>> = {
   [FirewallProtocol.TCP]: IPPROTO.tcp,
@@ -57,7 +57,7 @@ export function explainFirewall(
       reason: 'no rule matches; the packet passes',
       toRouter: packet.toRouter,
     });
-  const rule = ruleStatus(decision.rule, counters.get(decision.rule.id));
+  const rule = ruleStatus(decision.rule, ruleCounter(counters, decision.rule));
   return create(ExplainFirewallResponseSchema, {
     ruleSetId: set.id,
     verdict: rule.action,

@@ -99,6 +99,17 @@ export function systemRuleId(setId: string, name: string): string {
   return `${setId}/${name}`;
 }
 
+/**
+ * The system rule every rule set starts with (established and related packets accepted). The base
+ * chains decide it once, before any set (firewall/render.ts): one rule an established packet meets
+ * instead of a lookup and a set's first rule per NIC it crosses.
+ */
+export const ESTABLISHED_RULE = 'established';
+
+export function isEstablishedRule(rule: ModelRule): boolean {
+  return rule.system && rule.id.endsWith(`/${ESTABLISHED_RULE}`);
+}
+
 export function isSystemRuleId(id: string): boolean {
   return id.includes('/');
 }

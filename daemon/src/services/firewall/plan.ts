@@ -24,6 +24,7 @@ import {
   type ModelRuleSet,
   type RuleMatch,
   type Verdict,
+  ESTABLISHED_RULE,
   inboundSetId,
   nicOfInboundSetId,
   systemRuleId,
@@ -49,11 +50,12 @@ export function managementApiOf(listen: string | undefined): ManagementApi | und
 type SystemRule = Omit<ModelRule, 'id' | 'system' | 'disabled'> & { readonly name: string };
 
 const ESTABLISHED: SystemRule = {
-  name: 'established',
+  name: ESTABLISHED_RULE,
   priority: 1,
   action: 'accept',
   match: { states: ['established', 'related'] },
-  description: 'packets of connections already accepted: removing a rule never cuts them',
+  description:
+    "packets of connections already accepted: removing a rule never cuts them (decided once for all rule sets, before any: its counters are the whole router's)",
 };
 const NEIGHBOUR_DISCOVERY: SystemRule = {
   name: 'neighbour-discovery',

@@ -5,6 +5,9 @@
 //   `fw-reject` (a TCP reset for TCP, ICMP port unreachable otherwise);
 // - verdict maps `fw-in` / `fw-out` from interface name to the set's chain, looked up from the input
 //   and forward base chains, so attaching or detaching a set changes one map element;
+// - before them, in the base chains, every set's first rule (established and related packets
+//   accepted) decided once for all sets: most packets a router sees belong to accepted connections,
+//   and they then cost one rule instead of a map lookup and a jump per set;
 // - a counting set per block of rules (see compile.ts), hash where every element is one value,
 //   interval only where ranges need it.
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
@@ -15,7 +18,14 @@ import { FILTER_TABLE, type RulesetInputs } from '../ruleset/render.js';
 import { type Block, DIMS, type Dim, compileRuleSet } from './compile.js';
 import { formatIpv4, maskOf } from '../../config/net.js';
 import { addressJson, portJson } from './intervals.js';
-import type { Interval, ModelRule, ModelRuleSet, RuleMatch, Verdict } from './model.js';
+import {
+  type Interval,
+  type ModelRule,
+  type ModelRuleSet,
+  type RuleMatch,
+  type Verdict,
+  isEstablishedRule,
+} from './model.js';
 
 export const REJECT_CHAIN = 'fw-reject';
 export const INBOUND_MAP = 'fw-in';
@@ -23,6 +33,8 @@ export const OUTBOUND_MAP = 'fw-out';
 export const RULE_COMMENT = 'fwrule:';
 export const BLOCK_COMMENT = 'fwblock:';
 export const BLOCK_PREFIX = 'fwb-';
+/** The comment of the base chains' rule that stands for every set's `established` system rule. */
+export const ESTABLISHED_COMMENT = 'fw:established';
 
 export function ruleSetChain(id: string): string {
   return `fws-${id}`;
@@ -62,8 +74,20 @@ export function contributeFirewall(
     expr: [{ vmap: { key: meta(key), data: `@${map}` } }],
     comment: 'fw:dispatch',
   });
-  builder.append(t, 'input', [dispatch('iifname', INBOUND_MAP)]);
-  builder.append(t, 'forward', [dispatch('iifname', INBOUND_MAP), dispatch('oifname', OUTBOUND_MAP)]);
+  const established: NftRule = {
+    expr: [
+      match('in', { ct: { key: 'state' } }, ['established', 'related']),
+      { counter: null },
+      { accept: null },
+    ],
+    comment: ESTABLISHED_COMMENT,
+  };
+  builder.append(t, 'input', [established, dispatch('iifname', INBOUND_MAP)]);
+  builder.append(t, 'forward', [
+    established,
+    dispatch('iifname', INBOUND_MAP),
+    dispatch('oifname', OUTBOUND_MAP),
+  ]);
 }
 
 /**
@@ -78,7 +102,8 @@ function compiledChain(set: ModelRuleSet): { rules: NftRule[]; sets: NftSet[] } 
   if (known !== undefined) return known;
   const rules: NftRule[] = [];
   const sets: NftSet[] = [];
-  for (const item of compileRuleSet(set)) {
+  // Every set's `established` rule is decided before any set, in the base chains.
+  for (const item of compileRuleSet({ ...set, rules: set.rules.filter((r) => !isEstablishedRule(r)) })) {
     if (item.kind === 'rule') rules.push(standaloneRule(item.rule));
     else {
       sets.push(blockSet(item));

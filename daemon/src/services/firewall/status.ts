@@ -2,6 +2,7 @@
 // packets and bytes each decided. Counters come from the kernel: a rule of its own carries a counter
 // (in the listing of the daemon's table), a rule compiled into a block set counts in its elements
 // (each element names its rule in its comment; read over netlink, or from the listing), summed per rule.
+// Every set's `established` rule is one rule of the base chains (render.ts): each shows its counters.
 import { create } from '@bufbuild/protobuf';
 import {
   FirewallAction,
@@ -14,8 +15,8 @@ import type { SetReader } from '../../drivers/nft-netlink.js';
 import type { NftTransport } from '../../drivers/nftables.js';
 import { FILTER_TABLE } from '../ruleset/render.js';
 import { describeMatch } from './describe.js';
-import type { FirewallPlan, ModelRule, Verdict } from './model.js';
-import { BLOCK_PREFIX, RULE_COMMENT } from './render.js';
+import { type FirewallPlan, type ModelRule, type Verdict, isEstablishedRule } from './model.js';
+import { BLOCK_PREFIX, ESTABLISHED_COMMENT, RULE_COMMENT } from './render.js';
 import { isJsonObject } from '../../json-object.js';
 import { inTable, listedCounter, ownedCounters } from '../../nft/listed-elements.js';
 
@@ -24,7 +25,13 @@ export interface Counter {
   bytes: bigint;
 }
 
+/** Counters by rule id; the base chains' established rules under ESTABLISHED_COMMENT (no rule's id). */
 export type RuleCounters = ReadonlyMap<string, Counter>;
+
+/** The counters of one rule of the model. */
+export function ruleCounter(counters: RuleCounters, rule: ModelRule): Counter | undefined {
+  return counters.get(isEstablishedRule(rule) ? ESTABLISHED_COMMENT : rule.id);
+}
 
 /**
  * Reads the counters of every firewall rule from the kernel. With `elements` (the netlink element
@@ -59,15 +66,17 @@ export function countersFromListing(listing: readonly unknown[]): Map<string, Co
   for (const o of listing) {
     if (!isJsonObject(o)) continue;
     const rule = o['rule'];
-    if (
-      isJsonObject(rule) &&
-      typeof rule['comment'] === 'string' &&
-      rule['comment'].startsWith(RULE_COMMENT)
-    ) {
-      const expr = Array.isArray(rule['expr']) ? (rule['expr'] as unknown[]) : [];
-      for (const e of expr)
-        if (isJsonObject(e) && 'counter' in e) add(rule['comment'].slice(RULE_COMMENT.length), e['counter']);
-    }
+    const comment = isJsonObject(rule) ? rule['comment'] : undefined;
+    const id =
+      typeof comment !== 'string'
+        ? undefined
+        : comment === ESTABLISHED_COMMENT
+          ? comment
+          : comment.startsWith(RULE_COMMENT)
+            ? comment.slice(RULE_COMMENT.length)
+            : undefined;
+    if (isJsonObject(rule) && id !== undefined && Array.isArray(rule['expr']))
+      for (const e of rule['expr'] as unknown[]) if (isJsonObject(e) && 'counter' in e) add(id, e['counter']);
     const set = o['set'];
     if (isJsonObject(set) && typeof set['name'] === 'string' && set['name'].startsWith(BLOCK_PREFIX))
       for (const { comment, counter } of ownedCounters(Array.isArray(set['elem']) ? set['elem'] : []))
@@ -112,7 +121,7 @@ export function firewallStatus(plan: FirewallPlan, counters: RuleCounters): Fire
       attachedTo: plan.attachments
         .filter((a) => a.ruleSetId === set.id)
         .map((a) => `${a.nicId}/${a.direction}`),
-      rules: set.rules.map((rule) => ruleStatus(rule, counters.get(rule.id))),
+      rules: set.rules.map((rule) => ruleStatus(rule, ruleCounter(counters, rule))),
     })),
   });
 }

@@ -16,7 +16,7 @@ export const SET = {
   eipDnat: 'eip_dnat',
   /** public link . VM → VIP: SNAT of EIPs. */
   eipSnat: 'eip_snat',
-  /** VIP (counter per element): traffic of EIPs. */
+  /** The EIP's conntrack mark (see eipMark; counter per element): traffic of EIPs, both ways. */
   eipStats: 'eip_stats',
   /** VIP → conntrack mark (the VIP's address as a number): marks the EIP's flows, both ways. */
   eipMark: 'eip_mark',
@@ -82,7 +82,7 @@ export function eipPieces(eip: Eip, vipIp: string, publicLink: string): Piece[] 
       set: SET.eipSnat,
       element: { key: owned(owner, { concat: [publicLink, eip.privateIp] }), value: vipIp },
     },
-    { set: SET.eipStats, element: { key: vip } },
+    { set: SET.eipStats, element: { key: owned(owner, eipMark(vipIp)) } },
     { set: SET.eipMark, element: { key: vip, value: eipMark(vipIp) } },
   ];
 }

@@ -84,7 +84,7 @@ export const EMPTY_NAT_PLAN: NatPlan = { all: () => [] };
 const SET_TYPES: Record<SetName, Pick<NftSet, 'type' | 'map' | 'flags'> & { counter?: true }> = {
   [SET.eipDnat]: { type: 'ipv4_addr', map: 'ipv4_addr' },
   [SET.eipSnat]: { type: ['ifname', 'ipv4_addr'], map: 'ipv4_addr' },
-  [SET.eipStats]: { type: 'ipv4_addr', counter: true },
+  [SET.eipStats]: { type: 'mark', counter: true },
   [SET.eipMark]: { type: 'ipv4_addr', map: 'mark' },
   [SET.forwardAddr]: { type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'ipv4_addr' },
   [SET.forwardPort]: { type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'inet_service' },

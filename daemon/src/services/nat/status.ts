@@ -18,7 +18,7 @@ import type { NftTransport } from '../../drivers/nftables.js';
 import { listedElements, ownedCounters } from '../../nft/listed-elements.js';
 import { NAT_TABLE } from '../ruleset/render.js';
 import { SET } from './elements.js';
-import { NAT_CHAINS } from './ruleset.js';
+import { REFUSED_SOURCES } from './ruleset.js';
 import { ownAddressesByNic, systemVip } from './validate.js';
 
 export async function vipStatuses(config: RouterConfig, netlink: Netlink): Promise<VipStatus[]> {
@@ -108,8 +108,7 @@ function refusedPackets(listing: readonly unknown[]): bigint {
   for (const o of listing) {
     const rule = (o as { rule?: { table?: string; chain?: string; comment?: string; expr?: unknown[] } })
       .rule;
-    if (rule?.table !== NAT_TABLE.name || rule.chain !== NAT_CHAINS.forwardFilter.name) continue;
-    if (rule.comment !== 'nat:port-forward-sources') continue;
+    if (rule?.table !== NAT_TABLE.name || rule.comment !== REFUSED_SOURCES) continue;
     for (const e of rule.expr ?? []) {
       const counter = (e as { counter?: { packets?: number } }).counter;
       if (counter !== undefined) return BigInt(counter.packets ?? 0);

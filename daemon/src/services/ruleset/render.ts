@@ -8,7 +8,7 @@ import type { InterfacePlan } from '../interfaces/plan.js';
 import type { FirewallPlan } from '../firewall/model.js';
 import { planFirewall } from '../firewall/plan.js';
 import { contributeFirewall } from '../firewall/render.js';
-import { NAT_CHAINS, natContribution } from '../nat/ruleset.js';
+import { NAT_STATS_CHAIN, natContribution } from '../nat/ruleset.js';
 
 /** Filtering of the router's own traffic (input/output) and of routed traffic (forward). */
 export const FILTER_TABLE: TableRef = { family: 'inet', name: 'vrouter' };
@@ -45,8 +45,7 @@ export function renderRuleset(
     .table(NAT_TABLE, [
       { name: 'prerouting', hook: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' } },
       { name: 'postrouting', hook: { type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' } },
-      NAT_CHAINS.forwardFilter,
-      NAT_CHAINS.stats,
+      NAT_STATS_CHAIN,
     ]);
   for (const contribute of CONTRIBUTIONS) contribute(builder, config, interfaces, inputs);
   return builder.build();
