@@ -281,7 +281,13 @@ void t.test('invalid input is refused with field paths and changes nothing', asy
 });
 
 void t.test('drift: a VIP address and set elements removed by hand are repaired', async (t) => {
-  await ip('-n', rt, 'addr', 'del', `${IP.eip}/32`, 'dev', ROUTER_NICS.public.ifname);
+  const rpFilter = async (ifname: string) =>
+    (await inNamespace(rt, 'sysctl', ['-n', `net.ipv4.conf.${ifname}.rp_filter`])).stdout.trim();
+  for (const nic of Object.values(ROUTER_NICS))
+    t.equal(await rpFilter(nic.ifname), '2', `${nic.ifname} validates sources in loose mode`);
+  const pub = ROUTER_NICS.public.ifname;
+  await inNamespace(rt, 'sysctl', ['-qw', `net.ipv4.conf.${pub}.rp_filter=0`]);
+  await ip('-n', rt, 'addr', 'del', `${IP.eip}/32`, 'dev', pub);
   await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'eip_dnat', `{ ${IP.eip} }`]);
   // An interval set's range is two kernel elements (its start and its end): both go, one is missed.
   await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'snat_stats', '{ 10.1.0.0/24 }']);
@@ -294,6 +300,12 @@ void t.test('drift: a VIP address and set elements removed by hand are repaired'
   );
   t.match(findings.join('\n'), /nftables: .*eip_dnat has 0 elements, not 1/, 'element found missing');
   t.match(findings.join('\n'), /nftables: .*snat_stats has 1 elements, not 2/, 'interval found missing');
+  t.match(
+    findings.join('\n'),
+    `interfaces: net/ipv4/conf/${pub}/rp_filter is 0, set to 2`,
+    'source validation found off',
+  );
+  t.equal(await rpFilter(pub), '2', 'and set back');
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'after the repair the EIP works');
   t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
 });
