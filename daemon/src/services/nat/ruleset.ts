@@ -3,9 +3,9 @@
 // rules exist whatever the config holds, so adding the first EIP, like the ten-thousandth, changes
 // elements only.
 //
-//   prerouting  (nat, dstnat):   drop sources outside a forward's allowed CIDRs; EIP DNAT; port
+//   prerouting  (nat, dstnat):   EIP DNAT; drop sources outside a forward's allowed CIDRs; port
 //                                forward DNAT (single ports, then ranges)
-//   postrouting (nat, srcnat):   EIP SNAT; network SNAT; hairpin masquerade
+//   postrouting (nat, srcnat):   hairpin masquerade (DNAT'ed flows end there); EIP SNAT; network SNAT
 //   nat_stats   (filter, 110):   mark a new flow of an EIP, either way (see eipMark); count EIP
 //                                traffic by that mark, a forward's traffic both ways by the flow's
 //                                original VIP . protocol . port, SNAT traffic by its original source
@@ -68,6 +68,8 @@ export function natContribution(
   }
   builder
     .append(NAT_TABLE, 'prerouting', [
+      rule('nat:eip', { dnat: { family: 'ip', addr: map(ip('daddr'), SET.eipDnat) } }),
+      // After the EIPs (a VIP with an EIP serves nothing else: their flows skip an interval lookup).
       rule(
         REFUSED_SOURCES,
         lookup(FORWARD_KEY, SET.forwardGuarded),
@@ -75,7 +77,6 @@ export function natContribution(
         { counter: null },
         { drop: null },
       ),
-      rule('nat:eip', { dnat: { family: 'ip', addr: map(ip('daddr'), SET.eipDnat) } }),
       rule('nat:port-forward', {
         dnat: {
           family: 'ip',
@@ -86,9 +87,12 @@ export function natContribution(
       rule('nat:port-forward', { dnat: { family: 'ip', addr: map(FORWARD_KEY, SET.forwardRange) } }),
     ])
     .append(NAT_TABLE, 'postrouting', [
+      rule('nat:hairpin', status('dnat'), lookup(OUT_KEY, SET.hairpin), { masquerade: null }),
+      // A DNAT'ed flow goes to a VM in a private network (validation): no EIP or network SNAT is for
+      // it, and its first packet skips their lookups (an interval one among them).
+      rule('nat:dnat', status('dnat'), { accept: null }),
       rule('nat:eip', { snat: { family: 'ip', addr: map(OUT_KEY, SET.eipSnat) } }),
       rule('nat:snat', { snat: { family: 'ip', addr: map(OUT_KEY, SET.snat) } }),
-      rule('nat:hairpin', status('dnat'), lookup(OUT_KEY, SET.hairpin), { masquerade: null }),
     ])
     .append(NAT_TABLE, NAT_STATS_CHAIN.name, [
       // After NAT, an EIP's VIP is the original destination of its inbound flows and the reply
