@@ -12,7 +12,8 @@
 //
 // Every packet a chain of filter type sees costs the kernel a call of the rule engine, where a chain
 // of nat type sees a flow's first packet only: so the source check sits in the nat chain (it judged
-// first packets anyway) and all counting in one chain, which an EIP's packets leave at its first rule.
+// first packets anyway) and all counting in one chain, which an EIP's packets leave at its first
+// lookup (the marking rules before it stop at `ct state new` for all but a flow's first packet).
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import type { RulesetBuilder } from '../../nft/builder.js';
 import type { NftRule } from '../../nft/model.js';
