@@ -326,6 +326,50 @@ void t.test('drift: an EIP element replaced by hand (same count, another VM) is 
   t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
 });
 
+void t.test('drift: interval elements widened or repointed by hand (same count) are repaired', async (t) => {
+  const nft = (...args: string[]) => inNamespace(rt, 'nft', args);
+  const table = ['ip', 'vrouter_nat'];
+  const closed = `${IP.forwards} . tcp . 2222`;
+  await nft('delete', 'element', ...table, 'pf_allowed', `{ ${closed} . 198.51.100.0/24 }`);
+  await nft('add', 'element', ...table, 'pf_allowed', `{ ${closed} . 0.0.0.0/0 }`);
+  t.equal(
+    (await client(inet, 'tcp', IP.forwards, '2222')).stdout,
+    `6000 ${IP.internet}`,
+    'with every source allowed by hand, pf-closed lets the internet in',
+  );
+  await nft('delete', 'element', ...table, 'snat_stats', '{ 10.1.0.0/24 }');
+  await nft('add', 'element', ...table, 'snat_stats', '{ 10.1.0.0/23 }');
+  const pub = ROUTER_NICS.public.ifname;
+  // `snat` is a word of nft's grammar, not a set name to its command line: changed through JSON.
+  const key = { concat: [pub, { prefix: { addr: '10.1.0.0', len: 24 } }] };
+  const element = (elem: unknown) => ({
+    element: { family: 'ip', table: 'vrouter_nat', name: 'snat', elem },
+  });
+  await nft(
+    '-j',
+    JSON.stringify({ nftables: [{ delete: element([key]) }, { add: element([[key, IP.snatB]]) }] }),
+  );
+  const { repaired } = await daemon.client.checkDrift();
+  const findings = repaired.flatMap((r) => r.findings).join('\n');
+  t.match(
+    findings,
+    /pf_allowed holds 1 element the config does not have, e\.g\. \{"from":\{"concat":\["203\.0\.113\.20",6,2222,"0\.0\.0\.0"\]\},"to":\{"concat":\["203\.0\.113\.20",6,2222,"255\.255\.255\.255"\]\}\}/,
+    'the widened allowed source found (concatenation: first and last values)',
+  );
+  t.match(
+    findings,
+    /snat_stats holds 1 element the config does not have, e\.g\. \{"interval end":"10\.1\.2\.0"\}/,
+    'the widened prefix found by its end',
+  );
+  t.match(findings, /set snat holds 1 element the config does not have/, "the SNAT's new address found");
+  t.not(
+    (await client(inet, 'tcp', IP.forwards, '2222', '1500')).code,
+    0,
+    'after the repair pf-closed refuses the internet again',
+  );
+  t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
+});
+
 void t.test('a Patch right after the NAT table was deleted by hand succeeds: loaded whole', async (t) => {
   await inNamespace(rt, 'nft', ['delete', 'table', 'ip', 'vrouter_nat']);
   // No drift check runs in this lab on its own: the Patch's element changes meet a missing table.

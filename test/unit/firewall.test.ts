@@ -491,6 +491,7 @@ t.test('per-rule counters with block set elements read over netlink: the same su
   };
   const element = (comment: string | undefined, packets: bigint, intervalEnd = false): DumpedElement => ({
     key: '',
+    keyEnd: undefined,
     value: undefined,
     intervalEnd,
     comment,

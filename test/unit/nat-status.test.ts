@@ -62,6 +62,7 @@ const dumps: SetReader = {
     Promise.resolve(
       (COUNTED[name] ?? []).map(([comment, packets, bytes], i): DumpedElement => ({
         key: String(i),
+        keyEnd: undefined,
         value: undefined,
         intervalEnd: false,
         comment,

@@ -129,7 +129,7 @@ function withoutComment(set: NftSet, e: NftElement): string {
   return JSON.stringify(set.map === undefined ? bare(e.key) : [bare(e.key), e.value]);
 }
 
-t.test('every hash set of the lab NAT config decodes back to what was rendered', async (t) => {
+t.test('every set of the lab NAT config is compared element by element; hash sets decode back', async (t) => {
   const facts = {
     links: new Map([
       ['52:54:00:00:00:05', { index: 2, name: 'ens5' }],
@@ -143,7 +143,8 @@ t.test('every hash set of the lab NAT config decodes back to what was rendered',
   for (const set of sets) {
     const encoded = encodeStoredElements(set);
     if (set.flags?.includes('interval') === true) {
-      t.equal(encoded, undefined, `${set.name}: interval sets are compared by count`);
+      // Their stored form is nft/interval-elements.ts's (its own tests); here: none is left to a count.
+      t.ok((renderedIdentities(set)?.size ?? 0) >= set.elements.length, `${set.name}: stored elements known`);
       continue;
     }
     if (encoded === undefined) continue;
@@ -216,15 +217,16 @@ t.test('property: EIP and forward elements round-trip, and another value is anot
 t.test('a set the encoder does not speak has no identities: it is compared by count', async (t) => {
   const ranges: NftSet = {
     name: 'r',
-    type: 'ipv4_addr',
+    type: 'ipv6_addr',
     flags: ['interval'],
-    elements: [{ key: '10.0.0.1' }],
+    elements: [{ key: { prefix: { addr: '2001:db8::', len: 32 } } }],
   };
   const ip6: NftSet = { name: 'v6', type: 'ipv6_addr', elements: [{ key: '2001:db8::1' }] };
   t.equal(renderedIdentities(ranges), undefined);
   t.equal(renderedIdentities(ip6), undefined);
   const plain: DumpedElement = {
     key: 'abcd',
+    keyEnd: undefined,
     value: undefined,
     intervalEnd: false,
     comment: undefined,

@@ -15,7 +15,9 @@ import {
   NFTA_DATA_VALUE,
   NFTA_DATA_VERDICT,
   NFTA_SET_ELEM_DATA,
+  NFTA_SET_ELEM_FLAGS,
   NFTA_SET_ELEM_KEY,
+  NFTA_SET_ELEM_KEY_END,
   NFTA_SET_ELEM_LIST_ELEMENTS,
   NFTA_SET_ELEM_LIST_SET,
   NFTA_SET_ELEM_LIST_TABLE,
@@ -27,6 +29,7 @@ import {
   NFT_GOTO,
   NFT_JUMP,
   NFT_MSG_NEWSETELEM,
+  NFT_SET_ELEM_INTERVAL_END,
   NLM_F_REQUEST,
   readHostI32 as readI32,
   readHostU16 as readU16,
@@ -43,10 +46,8 @@ const NLMSG_DONE = 3;
 const NLMSG_HEADER = 16;
 const NFGENMSG = 4;
 const ATTR_TYPE_MASK = 0x3fff;
-const NFTA_SET_ELEM_FLAGS = 3;
 const NFTA_SET_ELEM_EXPR = 7;
 const NFTA_SET_ELEM_EXPRESSIONS = 11;
-const NFT_SET_ELEM_INTERVAL_END = 1;
 const NFTA_EXPR_NAME = 1;
 const NFTA_EXPR_DATA = 2;
 const NFTA_COUNTER_BYTES = 1;
@@ -64,6 +65,8 @@ export interface Verdict {
  */
 export interface DumpedElement {
   readonly key: string;
+  /** The last key of a concatenated interval set's element (its first is `key`). */
+  readonly keyEnd: string | undefined;
   /** A map's value: data bytes, or a verdict. */
   readonly value: string | Verdict | undefined;
   /** The end of an interval (a single-field interval set stores a range as a start and an end). */
@@ -142,18 +145,19 @@ export function decodeListElements(bytes: Buffer): DumpedElement[] {
   return elements;
 }
 
-/** Key and value, what an element is compared by (comments and counters aside). */
+/** Key (interval bounds included) and value: what an element is compared by (comments and counters aside). */
 export function identity(e: DumpedElement): string {
-  if (e.value === undefined) return e.key;
-  if (typeof e.value === 'string') return `${e.key} ${e.value}`;
-  return `${e.key} verdict ${e.value.code} ${e.value.chain ?? ''}`;
+  const key = e.intervalEnd ? `end ${e.key}` : e.keyEnd === undefined ? e.key : `${e.key}-${e.keyEnd}`;
+  if (e.value === undefined) return key;
+  if (typeof e.value === 'string') return `${key} ${e.value}`;
+  return `${key} verdict ${e.value.code} ${e.value.chain ?? ''}`;
 }
 
 const renderedCache = new WeakMap<NftSet, Set<string> | undefined>();
 
 /**
- * The identities of a hash set's rendered elements; undefined when element-wire.ts does not speak
- * it. Kept per rendered set: a rendered set never changes, and most checks meet the same ones again.
+ * The identities of a set's rendered elements as the kernel stores them (an interval set's as
+ * nft/interval-elements.ts says); undefined when element-wire.ts does not speak the set. Kept per rendered set: a rendered set never changes, and most checks meet the same ones again.
  */
 export function renderedIdentities(set: NftSet): Set<string> | undefined {
   if (renderedCache.has(set)) return renderedCache.get(set);
@@ -172,7 +176,12 @@ export function listedCount(elements: readonly DumpedElement[]): number {
 
 /** An element in nft's JSON, as `nft -j` would show it in a finding: `["203.0.113.10","10.1.0.99"]`. */
 export function describe(set: NftSet, e: DumpedElement): string {
-  const key = datumJson(set.type, Buffer.from(e.key, 'latin1'));
+  const first = datumJson(set.type, Buffer.from(e.key, 'latin1'));
+  const key = e.intervalEnd
+    ? { 'interval end': first }
+    : e.keyEnd === undefined
+      ? first
+      : { from: first, to: datumJson(set.type, Buffer.from(e.keyEnd, 'latin1')) };
   if (set.map === undefined) return JSON.stringify(key);
   const value = e.value;
   if (value === undefined) return JSON.stringify([key, null]);
@@ -185,6 +194,7 @@ export function describe(set: NftSet, e: DumpedElement): string {
 /** One NFTA_LIST_ELEM's payload; written out as plain loops, it runs 70k times a check. */
 function decodeElement(bytes: Buffer, start: number, end: number): DumpedElement {
   let key = '';
+  let keyEnd: string | undefined;
   let value: DumpedElement['value'];
   let intervalEnd = false;
   let comment: string | undefined;
@@ -198,6 +208,11 @@ function decodeElement(bytes: Buffer, start: number, end: number): DumpedElement
       case NFTA_SET_ELEM_KEY: {
         const data = attribute(bytes, from, to, NFTA_DATA_VALUE);
         if (data !== undefined) key = bytes.toString('latin1', data.start, data.end);
+        break;
+      }
+      case NFTA_SET_ELEM_KEY_END: {
+        const data = attribute(bytes, from, to, NFTA_DATA_VALUE);
+        if (data !== undefined) keyEnd = bytes.toString('latin1', data.start, data.end);
         break;
       }
       case NFTA_SET_ELEM_DATA:
@@ -223,7 +238,7 @@ function decodeElement(bytes: Buffer, start: number, end: number): DumpedElement
     }
     at += (length + 3) & ~3;
   }
-  return { key, value, intervalEnd, comment, counter };
+  return { key, keyEnd, value, intervalEnd, comment, counter };
 }
 
 function decodeData(bytes: Buffer, start: number, end: number): DumpedElement['value'] {

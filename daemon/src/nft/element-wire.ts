@@ -11,6 +11,7 @@
 // Layouts: include/uapi/linux/netfilter/nf_tables.h, nfnetlink.h; key sizes as nft computes them
 // (each part of a concatenation padded to 4 bytes, like the kernel's registers).
 import { type NftCommand, elementJson } from './commands.js';
+import { type StoredElement, storedIntervalElements } from './interval-elements.js';
 import { type NftFamily, type NftRuleset, type NftSet, tableKey } from './model.js';
 import {
   IFNAMSIZ,
@@ -19,7 +20,9 @@ import {
   NFTA_DATA_VERDICT,
   NFTA_LIST_ELEM,
   NFTA_SET_ELEM_DATA,
+  NFTA_SET_ELEM_FLAGS,
   NFTA_SET_ELEM_KEY,
+  NFTA_SET_ELEM_KEY_END,
   NFTA_SET_ELEM_LIST_ELEMENTS,
   NFTA_SET_ELEM_LIST_SET,
   NFTA_SET_ELEM_LIST_TABLE,
@@ -31,6 +34,7 @@ import {
   NFT_GOTO,
   NFT_JUMP,
   NFT_MSG_NEWSETELEM,
+  NFT_SET_ELEM_INTERVAL_END,
   NLA_F_NESTED,
   NLM_F_REQUEST,
   writeHostU16,
@@ -132,13 +136,19 @@ function elementChange(command: NftCommand): ElementChange | undefined {
 }
 
 /**
- * The rendered elements of a hash set as NFTA_LIST_ELEM attributes holding what the kernel keeps of
- * them: key and value, comments left out (nft/element-dump.ts compares them with a dump); undefined
- * when this encoder does not speak the set.
+ * The rendered elements of a set as NFTA_LIST_ELEM attributes holding what the kernel keeps of
+ * them: key (an interval set's bounds as nft/interval-elements.ts says) and value, comments left
+ * out (nft/element-dump.ts compares them with a dump); undefined when this encoder does not speak
+ * the set.
  */
 export function encodeStoredElements(set: NftSet): Buffer | undefined {
-  if (set.flags?.includes('interval') === true) return undefined;
   const w = new Writer();
+  if (set.flags?.includes('interval') === true) {
+    const stored = storedIntervalElements(set);
+    if (stored === undefined) return undefined;
+    for (const e of stored) if (!writeStoredInterval(w, set, e)) return undefined;
+    return w.bytes();
+  }
   for (const e of set.elements)
     if (!writeElement(w, set, elementJson(set, e), { value: true, comment: false })) return undefined;
   return w.bytes();
@@ -161,14 +171,8 @@ function writeElement(
   if (unwrapped === undefined) return false;
   const { key, comment } = unwrapped;
   const item = w.nest(NFTA_LIST_ELEM);
-  const keyNest = w.nest(NFTA_SET_ELEM_KEY);
-  if (!writeData(w, set.type, key)) return false;
-  w.end(keyNest);
-  if (dataType !== undefined) {
-    const data = w.nest(NFTA_SET_ELEM_DATA);
-    if (!(dataType === 'verdict' ? writeVerdict(w, value) : writeData(w, dataType, value))) return false;
-    w.end(data);
-  }
+  if (!writeKey(w, NFTA_SET_ELEM_KEY, set.type, key)) return false;
+  if (dataType !== undefined && !writeValue(w, dataType, value)) return false;
   if (comment !== undefined && include.comment) {
     const length = utf8Length(comment) + 1;
     if (length > COMMENT_MAX) return false;
@@ -179,6 +183,34 @@ function writeElement(
     w.end(userdata);
   }
   w.end(item);
+  return true;
+}
+
+/** One stored element of an interval set: first key, last key or end flag, and a map's value. */
+function writeStoredInterval(w: Writer, set: NftSet, e: StoredElement): boolean {
+  const item = w.nest(NFTA_LIST_ELEM);
+  if (!writeKey(w, NFTA_SET_ELEM_KEY, set.type, e.key)) return false;
+  if (e.keyEnd !== undefined && !writeKey(w, NFTA_SET_ELEM_KEY_END, set.type, e.keyEnd)) return false;
+  if (e.intervalEnd === true) {
+    const flags = w.open(NFTA_SET_ELEM_FLAGS);
+    w.u32be(NFT_SET_ELEM_INTERVAL_END);
+    w.end(flags);
+  } else if (set.map !== undefined && !writeValue(w, set.map, e.value)) return false;
+  w.end(item);
+  return true;
+}
+
+function writeKey(w: Writer, attribute: number, type: string | readonly string[], key: unknown): boolean {
+  const nest = w.nest(attribute);
+  if (!writeData(w, type, key)) return false;
+  w.end(nest);
+  return true;
+}
+
+function writeValue(w: Writer, type: string | readonly string[], value: unknown): boolean {
+  const data = w.nest(NFTA_SET_ELEM_DATA);
+  if (!(type === 'verdict' ? writeVerdict(w, value) : writeData(w, type, value))) return false;
+  w.end(data);
   return true;
 }
 

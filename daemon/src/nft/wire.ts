@@ -14,7 +14,10 @@ export const NFTA_SET_ELEM_LIST_ELEMENTS = 3;
 export const NFTA_LIST_ELEM = 1;
 export const NFTA_SET_ELEM_KEY = 1;
 export const NFTA_SET_ELEM_DATA = 2;
+export const NFTA_SET_ELEM_FLAGS = 3;
 export const NFTA_SET_ELEM_USERDATA = 6;
+export const NFTA_SET_ELEM_KEY_END = 10;
+export const NFT_SET_ELEM_INTERVAL_END = 1;
 /** libnftnl's user data TLV (one byte type, one byte length) holding an element's comment. */
 export const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
 export const NFTA_DATA_VALUE = 1;

@@ -4,9 +4,10 @@
 // Drift is found without comparing nft's reformatted JSON to ours rule by rule: after every
 // structural change the step reads back the tables' skeleton (a terse `list ruleset`: everything but
 // set elements, handles and counter values removed) as the fingerprint of what it loaded. A later
-// check compares a fresh skeleton with it, each set's element count with the render, and a hash
-// set's elements one by one: read over netlink (nft/element-dump.ts), or when the element channel is
-// down from nft's listing (nft/listed-elements.ts). Any difference (tables flushed, a rule or element
+// check compares a fresh skeleton with it, each set's element count with the render, and the
+// elements one by one: read over netlink (nft/element-dump.ts; an interval set's as the kernel
+// stores its bounds, nft/interval-elements.ts), or when the element channel is down, a hash set's
+// from nft's listing (nft/listed-elements.ts). Any difference (tables flushed, a rule or element
 // deleted by hand, an element replaced by hand) is repaired by loading the tables whole again.
 import type { NftElementChannel } from '../../drivers/nft-netlink.js';
 import { type NftTransport } from '../../drivers/nftables.js';
@@ -20,6 +21,7 @@ import {
   listedCount,
   renderedIdentities,
 } from '../../nft/element-dump.js';
+import { isLeadingGap } from '../../nft/interval-elements.js';
 import type { Rendered } from '../../reconcile/rendered.js';
 import type { ApplyStep, StepChange } from '../../reconcile/step.js';
 import { isJsonObject } from '../../json-object.js';
@@ -199,14 +201,22 @@ export class NftablesStep implements ApplyStep {
   }
 }
 
-/** A set read over netlink against its render: the count (as nft lists it), then a hash set's elements. */
+/**
+ * A set read over netlink against its render: the count (as nft lists it), then every element both
+ * ways (an interval set's bounds included, so a prefix widened by hand is found though the count holds).
+ */
 function dumpedSetDrift(set: NftSet, dumped: readonly DumpedElement[]): string | undefined {
   const count = listedCount(dumped);
   if (count !== set.elements.length) return wrongCount(set, count);
   const rendered = renderedIdentities(set);
   if (rendered === undefined) return undefined;
-  const foreign = dumped.filter((e) => !rendered.has(identity(e)));
-  return foreign[0] === undefined ? undefined : unrendered(set, foreign.length, describe(set, foreign[0]));
+  const stored = dumped.filter((e) => !isLeadingGap(e.intervalEnd, e.key));
+  const foreign = stored.filter((e) => !rendered.has(identity(e)));
+  if (foreign[0] !== undefined) return unrendered(set, foreign.length, describe(set, foreign[0]));
+  // Every stored element is rendered and none twice (a set holds a key once): equal sizes, equal sets.
+  return stored.length === rendered.size
+    ? undefined
+    : `set ${set.name} holds ${stored.length} stored elements (interval starts and ends), not ${rendered.size}`;
 }
 
 /** A set as `nft -j list` showed it against its render; interval sets by count alone. */
