@@ -352,8 +352,13 @@ void t.test('after a restart and after drift the server answers again', async (t
   t.same(answerData(await dig(vm3, '10.2.0.1', 'www.example.test'), 'A'), ['198.51.100.7']);
 });
 
-void t.test('DNS off: nothing listens any more', async (t) => {
+void t.test('DNS off: nothing listens any more; on again: it answers', async (t) => {
+  const withDns = config();
   await daemon.client.apply({ config: config((c) => c.networks.forEach((n) => (n.dns = undefined))) });
   t.equal((await dig(vm1, '10.1.0.1', 'vm1.a.lab.internal', 'A', ['+time=1'])).status, 'TIMEOUT');
   t.equal((await daemon.client.getDnsStatus()).running, false);
+  const sockets = (await inNamespace(topology.router, 'ss', ['-Htuln'])).stdout;
+  t.notMatch(sockets, /:53\s/, 'no socket is left bound to port 53 (a stopped thread does not close them)');
+  await daemon.client.apply({ config: withDns });
+  t.same(answerData(await dig(vm1, '10.1.0.1', 'vm1.a.lab.internal'), 'A'), ['10.1.0.11'], 'DNS on again');
 });

@@ -88,9 +88,18 @@ export class DnsServer {
     return readCounters(this.counterView);
   }
 
+  /**
+   * Closes the worker's sockets, then ends it. They are the process's file descriptors, not the
+   * thread's: a terminated worker would leave them bound, and DNS could not be turned on again.
+   */
   async stop(): Promise<void> {
     const worker = this.worker;
     if (worker === undefined) return;
+    try {
+      await this.request((id) => ({ kind: 'configure', id, plan: NO_DNS, reopen: false }));
+    } catch (err) {
+      this.log.error({ err }, 'the DNS worker did not close its sockets before it was stopped');
+    }
     this.stopping = true;
     this.worker = undefined;
     try {
