@@ -18,6 +18,10 @@ void t.test('the lab config is valid', (t) => {
 
 void t.test('upstream servers, limits: each bad field named', (t) => {
   const config = labConfig();
+  const a = config.networks[0];
+  if (a === undefined) throw new Error('no network A');
+  a.ipv6Cidr = 'fd00:1::/64';
+  a.ipv6Gateway = 'fd00:1::1';
   config.dns = create(DnsSchema, {
     upstreamServers: [
       '198.51.100.53',
@@ -26,6 +30,13 @@ void t.test('upstream servers, limits: each bad field named', (t) => {
       '10.1.0.1',
       '[2001:db8::53]:70000',
       '10.1.0.1:5353',
+      '0.0.0.0',
+      '255.255.255.255:53',
+      '224.0.0.251',
+      '[::]:53',
+      'ff02::fb',
+      '::ffff:10.2.0.1',
+      '[fd00:1:0::1]:5353',
     ],
     cacheSize: 2_000_000,
     rateLimitQps: 0,
@@ -40,7 +51,14 @@ void t.test('upstream servers, limits: each bad field named', (t) => {
   );
   t.match(found['dns.upstream_servers[3]'], /gateway: the router would forward to itself/);
   t.match(found['dns.upstream_servers[4]'], /not an upstream server/);
-  t.notOk('dns.upstream_servers[5]' in found, 'a gateway on another port is a local resolver, allowed');
+  t.match(found['dns.upstream_servers[5]'], /10\.1\.0\.1 is a network's gateway/, 'on any port');
+  t.match(found['dns.upstream_servers[6]'], /0\.0\.0\.0 is not a server's address \(unspecified\)/);
+  t.match(found['dns.upstream_servers[7]'], /255\.255\.255\.255 is not a server's address \(broadcast\)/);
+  t.match(found['dns.upstream_servers[8]'], /224\.0\.0\.251 is not a server's address \(multicast\)/);
+  t.match(found['dns.upstream_servers[9]'], /^:: is not a server's address \(unspecified\)/);
+  t.match(found['dns.upstream_servers[10]'], /ff02::fb is not a server's address \(multicast\)/);
+  t.match(found['dns.upstream_servers[11]'], /gateway/, 'an IPv4 gateway written as IPv6');
+  t.match(found['dns.upstream_servers[12]'], /fd00:1::1 is a network's gateway/);
   t.match(found['dns.cache_size'], /out of range 1-1000000/);
   t.notOk('dns.rate_limit_qps' in found, '0 means the default');
   t.match(found['dns.upstream_timeout_ms'], /out of range 100-10000/);

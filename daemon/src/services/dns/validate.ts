@@ -1,6 +1,7 @@
 // Validation of the DNS settings: upstream servers, limits, and, while some network has DNS enabled,
 // names the server could not answer unambiguously (the same `hostname.domain` in two networks, a host
 // named like the router, a network domain under .arpa).
+import ipaddr from 'ipaddr.js';
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import { checkRange } from '../../config/fields.js';
 import { parseIpv6 } from '../../config/net.js';
@@ -61,10 +62,25 @@ function checkUpstreams(config: RouterConfig, servers: readonly string[], v: Vio
         path,
         `"${text}" is not an upstream server (like 198.51.100.53, 198.51.100.53:5353 or [2001:db8::53]:53)`,
       );
-    if (upstream.port === 53 && gateways.has(upstream.address))
-      return v.add(path, `${upstream.address} is a network's gateway: the router would forward to itself`);
+    const unusable = whyUnusable(upstream.address, gateways);
+    if (unusable !== undefined) return v.add(path, `${upstream.address} ${unusable}`);
     seen.claim(formatUpstream(upstream), path);
   });
+}
+
+/** Address ranges a query cannot be sent to and answered from. */
+const NOT_A_SERVER: ReadonlySet<string> = new Set(['unspecified', 'broadcast', 'multicast']);
+
+/**
+ * Why the router cannot forward to `address` (canonical form), whatever the port: one of its own
+ * gateways (the router would ask itself), or not one host's address.
+ */
+function whyUnusable(address: string, gateways: ReadonlySet<string>): string | undefined {
+  let parsed = ipaddr.parse(address);
+  if (parsed instanceof ipaddr.IPv6 && parsed.isIPv4MappedAddress()) parsed = parsed.toIPv4Address();
+  if (gateways.has(parsed.toString())) return "is a network's gateway: the router would forward to itself";
+  const range = parsed.range();
+  return NOT_A_SERVER.has(range) ? `is not a server's address (${range})` : undefined;
 }
 
 function checkNames(config: RouterConfig, networks: NetworkLookup, v: Violations): void {
