@@ -6,7 +6,12 @@ import t from 'tap';
 import dns2 from 'dns2';
 import { ResponseCache, toCachedResponse } from '../../daemon/src/services/dns/cache.js';
 import { renderDns } from '../../daemon/src/services/dns/render.js';
-import { type Arrival, type DeferredReply, Resolver } from '../../daemon/src/services/dns/resolver.js';
+import {
+  type Arrival,
+  type DeferredReply,
+  NOT_A_QUERY,
+  Resolver,
+} from '../../daemon/src/services/dns/resolver.js';
 import { TYPE, layoutOf } from '../../daemon/src/services/dns/wire.js';
 import { EMPTY_INTERFACE_PLAN, type InterfacePlan } from '../../daemon/src/services/interfaces/plan.js';
 import { labConfig } from '../lab/lab-config.js';
@@ -140,8 +145,30 @@ void t.test('what is refused, not implemented or malformed', (t) => {
   t.equal(badvers?.header.rcode, 16, 'EDNS version 1: BADVERS (extended RCODE in the OPT record)');
   const before = r.counters.malformed;
   const garbage = Buffer.from('this is not DNS at all, just bytes');
-  t.equal(answer(r, { name: 'x' }, garbage).size, 0);
+  t.equal(answer(r, { name: 'x' }, garbage).size, NOT_A_QUERY, 'no reply (and a TCP connection closed)');
   t.equal(r.counters.malformed, before + 1);
+  t.end();
+});
+
+void t.test('a whole question with broken records after it: FORMERR without OPT, counted', (t) => {
+  const r = resolver();
+  const good = query({ name: 'vm1.a.lab.internal', edns: {} });
+  const twoOpts = Buffer.concat([good, good.subarray(good.length - 11)]);
+  twoOpts.writeUInt16BE(2, 10);
+  const trailing = Buffer.concat([good, Buffer.from('garbage')]);
+  for (const [what, msg] of [
+    ['two OPT records (RFC 6891 §6.1.1)', twoOpts],
+    ['octets after the records', trailing],
+  ] as const) {
+    const { response } = answer(r, { name: 'vm1.a.lab.internal' }, msg);
+    t.equal(response?.header.rcode, 1, `${what}: FORMERR`);
+    t.equal(response?.header.id, 0xbeef);
+    t.equal(response?.questions[0]?.name, 'vm1.a.lab.internal', 'the question echoed');
+    t.same(response?.answers, []);
+    t.same(response?.additionals, [], 'no OPT');
+  }
+  t.equal(r.counters.malformed, 2);
+  t.equal(r.counters.queries, 0);
   t.end();
 });
 

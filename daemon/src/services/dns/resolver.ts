@@ -1,8 +1,8 @@
 // What the server does with one query, whatever transport brought it: rate limit, read it (malformed
-// ones are dropped and counted), then answer from the pre-encoded local answers, or from the cache, or
-// work out the local answer (and keep it encoded), or forward it. The first three happen in the call;
-// a forwarded query is answered later through the transport's deferred reply. Nothing here throws
-// at the transport for a bad packet.
+// ones are counted, and dropped or answered FORMERR), then answer from the pre-encoded local answers,
+// or from the cache, or work out the local answer (and keep it encoded), or forward it. The first
+// three happen in the call; a forwarded query is answered later through the transport's deferred
+// reply. Nothing here throws at the transport for a bad packet.
 import { ResponseCache, toCachedResponse, type CachedResponse } from './cache.js';
 import { type CounterValues, zeroCounters } from './counters.js';
 import { Forwarder, type ForwarderLog } from './forwarder.js';
@@ -13,6 +13,7 @@ import {
   CD,
   CLASS_IN,
   EDNS_UDP_SIZE,
+  FORMERR_REASONS,
   HEADER_SIZE,
   OPT_SIZE,
   PLAIN_UDP_SIZE,
@@ -46,6 +47,9 @@ export interface Arrival {
   now: number;
   readonly channel: ReplyChannel;
 }
+
+/** answer()'s result for a message that is no query at all: no reply, and a TCP connection is closed. */
+export const NOT_A_QUERY = -1;
 
 /** Largest message over TCP. */
 const TCP_LIMIT = 65535;
@@ -102,7 +106,7 @@ export class Resolver {
   /**
    * Answers the message `msg[offset, offset + length)` that arrived as `arrival` says. Writes the
    * reply at `out[outOffset]` and returns its length, or 0 for no reply now (dropped, or deferred
-   * through the arrival's channel).
+   * through the arrival's channel), or NOT_A_QUERY.
    */
   answer(
     msg: Buffer,
@@ -119,9 +123,13 @@ export class Resolver {
       return 0;
     }
     const q = this.q;
-    if (parseQuery(msg, offset, length, q, this.scratch) !== undefined) {
+    const malformed = parseQuery(msg, offset, length, q, this.scratch);
+    if (malformed !== undefined) {
       c.malformed++;
-      return 0;
+      if (!FORMERR_REASONS.has(malformed)) return NOT_A_QUERY;
+      // The OPT record of a malformed message is not to be trusted: the FORMERR goes without one.
+      q.edns = false;
+      return answerEmpty(q, msg, offset, out, outOffset, RCODE.FORMERR);
     }
     c.queries++;
     if (transport === 'udp') c.udp_queries++;

@@ -82,9 +82,16 @@ export class Query {
   }
 }
 
-/** Why a query could not be read; every one is dropped and counted as malformed. */
+/** Why a query could not be read; each is counted as malformed, and dropped or answered FORMERR. */
 export type Malformed =
   'short' | 'response' | 'opcode' | 'counts' | 'name' | 'truncated' | 'record' | 'opt' | 'trailing';
+
+/**
+ * What is wrong after a whole question was read, so a FORMERR can carry it: a second or broken OPT
+ * record (RFC 6891 §6.1.1 wants FORMERR), broken additional records, octets the counts do not cover
+ * (BIND answers those FORMERR too). Anything earlier is not a query one could answer: dropped.
+ */
+export const FORMERR_REASONS: ReadonlySet<Malformed> = new Set(['record', 'opt', 'trailing']);
 
 /** Opcodes other than QUERY that exist (IQUERY, STATUS, NOTIFY, UPDATE, DSO): answered NOTIMP. */
 const KNOWN_OPCODES: ReadonlySet<number> = new Set([1, 2, 4, 5, 6]);
