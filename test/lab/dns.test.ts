@@ -1,7 +1,10 @@
 // The DNS server in the lab, with real clients: dig in the VMs, BIND's named and dnsmasq as upstream
 // servers in the "internet" namespace (each with its query log), dnsperf as a flooding client.
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { create } from '@bufbuild/protobuf';
@@ -11,11 +14,12 @@ import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js'
 import { ObjectKind } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { LabDaemon, VROUTERCTL } from './daemon.js';
 import { UpstreamServer, answerData, dig } from './dns-tools.js';
-import { inNamespace, ip, run } from './exec.js';
+import { inNamespace, ip, run, spawnInNamespace } from './exec.js';
 import { labConfig } from './lab-config.js';
 import { Topology } from './topology.js';
 
 const FUZZER = fileURLToPath(new URL('./dns-fuzz.js', import.meta.url));
+const TCP_CLIENTS = fileURLToPath(new URL('./dns-tcp-clients.js', import.meta.url));
 const NAMED = '203.0.113.1';
 const DNSMASQ = '203.0.113.3';
 
@@ -316,6 +320,65 @@ void t.test('malformed packets (a fuzz run) leave it answering real clients', as
   t.equal(after['worker_restarts'] ?? 0n, 0n, 'the server never died');
   t.same(answerData(await dig(vm2, '10.1.0.1', 'vm1.a.lab.internal'), 'A'), ['10.1.0.11']);
   t.same(answerData(await dig(vm2, '10.1.0.1', 'vm1.a.lab.internal', 'A', ['+tcp']), 'A'), ['10.1.0.11']);
+});
+
+/** The JSON line a dns-tcp-clients run prints first. */
+async function reportOf(child: ChildProcess): Promise<unknown> {
+  if (child.stdout === null) throw new Error('no stdout');
+  child.stderr?.resume();
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  return JSON.parse(line);
+}
+
+function counted(before: Record<string, bigint>, after: Record<string, bigint>, name: string): number {
+  return Number((after[name] ?? 0n) - (before[name] ?? 0n));
+}
+
+void t.test('TCP: one client holding idle connections does not keep others out', async (t) => {
+  const before = await counters();
+  const greedy = spawnInNamespace(vm1, process.execPath, [TCP_CLIENTS, 'hold', '10.1.0.1', '300', '6000']);
+  const exited = once(greedy, 'exit');
+  t.same(await reportOf(greedy), { open: 16 }, 'vm1 may keep 16 connections, the others are closed');
+  t.same(answerData(await dig(vm2, '10.1.0.1', 'vm1.a.lab.internal', 'A', ['+tcp']), 'A'), ['10.1.0.11']);
+  const big = await dig(vm2, '10.1.0.1', 'big.example.test', 'TXT', ['+noedns']);
+  t.ok(big.retriedOverTcp && big.transport === 'TCP' && big.answers.length === 1, 'TC, then TCP');
+  await exited;
+  t.equal(counted(before, await counters(), 'tcp_refused'), 284, 'the refused ones counted');
+});
+
+void t.test('TCP: with every connection taken, the one idle longest makes room', async (t) => {
+  const sources = Array.from({ length: 20 }, (_, i) => `10.1.0.${200 + i}`);
+  for (const address of sources) await ip('-n', vm1, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+  t.teardown(async () => {
+    for (const address of sources) await ip('-n', vm1, 'addr', 'del', `${address}/24`, 'dev', 'eth0');
+  });
+  const before = await counters();
+  const many = spawnInNamespace(vm1, process.execPath, [
+    TCP_CLIENTS,
+    'hold',
+    '10.1.0.1',
+    '320',
+    '6000',
+    ...sources,
+  ]);
+  const exited = once(many, 'exit');
+  t.same(await reportOf(many), { open: 256 }, '20 clients of 16 connections, 256 at most');
+  t.same(answerData(await dig(vm2, '10.1.0.1', 'vm1.a.lab.internal', 'A', ['+tcp']), 'A'), ['10.1.0.11']);
+  await exited;
+  t.equal(counted(before, await counters(), 'tcp_evicted'), 65, '64 for vm1 itself, one for vm2');
+});
+
+void t.test('TCP: a connection that carries what is not DNS is closed at once', async (t) => {
+  const before = await counters();
+  for (const [what, hex] of [
+    ['5 octets of text', '000568656c6c6f'],
+    ['an empty message', '0000'],
+  ]) {
+    const sent = await inNamespace(vm1, process.execPath, [TCP_CLIENTS, 'send', '10.1.0.1', hex ?? '']);
+    const { closedAfterMs } = JSON.parse(sent.stdout) as { closedAfterMs: number };
+    t.ok(closedAfterMs >= 0 && closedAfterMs < 1000, `${what}: closed after ${closedAfterMs} ms`);
+  }
+  t.equal(counted(before, await counters(), 'malformed'), 2, 'counted as malformed');
 });
 
 void t.test('counters in GetStatus and vrouterctl show dns', async (t) => {

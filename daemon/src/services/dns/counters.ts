@@ -19,6 +19,8 @@ export const COUNTER_NAMES = [
   'dropped',
   'lost_replies',
   'tcp_connections',
+  'tcp_refused',
+  'tcp_evicted',
   'cache_entries',
   'cache_evictions',
   'errors',

@@ -1,17 +1,23 @@
 // The TCP side of one listening address (RFC 7766): length-prefixed messages, several per connection
-// and answered as they complete, idle connections closed, the number of connections bounded.
+// and answered as they complete, idle connections closed, the number of connections bounded. One
+// client cannot keep the others out: it may hold only a few connections, and when all are taken the
+// one idle longest makes room for a new one.
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { type ListenSpec, openTcpListener } from '../../drivers/sockets.js';
-import type { Arrival, Resolver } from './resolver.js';
+import { type Arrival, NOT_A_QUERY, type Resolver } from './resolver.js';
 
 const IDLE_MS = 10_000;
 const MAX_CONNECTIONS = 256;
+/** Connections one client address may have open at once; more are closed at once and counted. */
+const MAX_PER_CLIENT = 16;
 const MAX_FRAME = 2 + 65535;
 
 export class TcpListener {
   private readonly server: net.Server;
+  /** Open connections, the one idle longest first (each moves to the end when a message arrives). */
   private readonly connections = new Set<net.Socket>();
+  private readonly perClient = new Map<number | string, number>();
   private readonly out = Buffer.alloc(MAX_FRAME);
 
   constructor(
@@ -30,20 +36,25 @@ export class TcpListener {
     this.server.close();
     for (const socket of this.connections) socket.destroy();
     this.connections.clear();
+    this.perClient.clear();
   }
 
   private serve(socket: net.Socket): void {
     const counters = this.resolver.counters;
     counters.tcp_connections++;
-    if (this.connections.size >= MAX_CONNECTIONS) {
-      counters.dropped++;
+    const client = clientKey(socket.remoteAddress ?? '');
+    const held = this.perClient.get(client) ?? 0;
+    if (held >= MAX_PER_CLIENT) {
+      counters.tcp_refused++;
       socket.destroy();
       return;
     }
+    if (this.connections.size >= MAX_CONNECTIONS) this.closeIdlest();
+    this.perClient.set(client, held + 1);
     this.connections.add(socket);
     const arrival: Arrival = {
       view: this.view,
-      client: clientKey(socket.remoteAddress ?? ''),
+      client,
       transport: 'tcp',
       now: 0,
       channel: {
@@ -56,10 +67,15 @@ export class TcpListener {
     let pending: Buffer = Buffer.alloc(0);
     socket.setTimeout(IDLE_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      this.release(client);
+    });
     socket.on('data', (chunk: Buffer) => {
+      this.connections.delete(socket);
+      this.connections.add(socket);
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
+      while (pending.length >= 2 && !socket.destroyed) {
         const length = pending.readUInt16BE(0);
         if (pending.length < 2 + length) break;
         this.handle(socket, pending, 2, length, arrival);
@@ -69,12 +85,28 @@ export class TcpListener {
     });
   }
 
+  private closeIdlest(): void {
+    const idlest = this.connections.values().next().value;
+    if (idlest === undefined) return;
+    this.resolver.counters.tcp_evicted++;
+    this.connections.delete(idlest);
+    idlest.destroy();
+  }
+
+  private release(client: number | string): void {
+    const held = (this.perClient.get(client) ?? 1) - 1;
+    if (held > 0) this.perClient.set(client, held);
+    else this.perClient.delete(client);
+  }
+
   private handle(socket: net.Socket, data: Buffer, offset: number, length: number, arrival: Arrival): void {
     arrival.view = this.view;
     arrival.now = performance.now();
     try {
       const size = this.resolver.answer(data, offset, length, arrival, this.out, 2);
       if (size > 0) this.send(socket, this.out, 2, size);
+      // A client that sends what is not DNS gets nothing more: its connection is not worth keeping.
+      else if (size === NOT_A_QUERY) socket.destroy();
     } catch {
       this.resolver.counters.errors++;
     }
