@@ -86,6 +86,18 @@ void t.test('VMs resolve each other by name and address, in their network and th
   t.equal(nx.status, 'NXDOMAIN');
   t.ok(nx.flags.includes('aa'));
   t.match(nx.authority[0] ?? '', /SOA/);
+  for (const [ns, server, name, type, status, zone] of [
+    [vm3, '10.2.0.1', 'vm3', 'AAAA', 'NOERROR', 'b'],
+    [vm3, '10.2.0.1', 'vm3', 'MX', 'NOERROR', 'b'],
+    [vm3, '10.2.0.1', 'vrouter-lab', 'AAAA', 'NOERROR', 'b'],
+    [vm1, '10.1.0.1', 'nobody', 'A', 'NXDOMAIN', 'a'],
+  ] as const) {
+    const bare = await dig(ns, server, name, type);
+    t.equal(bare.status, status, `bare ${name} ${type}`);
+    t.ok(bare.flags.includes('aa'), `bare ${name} ${type}: authoritative`);
+    t.match(bare.authority[0] ?? '', new RegExp(`^${zone}\\.lab\\.internal\\. 60 IN SOA `), 'with its SOA');
+  }
+  t.ok((await dig(vm1, '10.1.0.1', 'vm2')).flags.includes('aa'), 'a bare name answered: authoritative too');
   t.equal((await dig(vm1, '10.1.0.1', '99.0.1.10.in-addr.arpa', 'PTR')).status, 'NXDOMAIN');
   t.equal((await dig(vm1, '10.1.0.1', '5.5.168.192.in-addr.arpa', 'PTR')).status, 'NXDOMAIN', 'RFC 6303');
   for (const local of ['nobody.a.lab.internal', 'vm2', '168.192.in-addr.arpa', 'in-addr.arpa'])

@@ -14,8 +14,8 @@ const plan: Pick<DnsPlan, 'records' | 'views' | 'zones'> = {
     '11.0.1.10.in-addr.arpa PTR vm1.a.test',
   ].join('\n'),
   views: [
-    { networkId: 'a', records: 'vm1 A 10.1.0.11\nrt A 10.1.0.1' },
-    { networkId: 'b', records: 'rt A 10.2.0.1' },
+    { networkId: 'a', domain: 'a.test', records: 'vm1 A 10.1.0.11\nrt A 10.1.0.1' },
+    { networkId: 'b', domain: '', records: 'rt A 10.2.0.1' },
   ],
   zones: [
     { name: 'a.test', nameserver: 'rt.a.test' },
@@ -95,6 +95,20 @@ void t.test('single labels mean what the asking network says', (t) => {
   t.equal(zones.lookup(0, 'com', TYPE.NS), undefined, 'a top-level name for NS is forwarded');
   t.equal(zones.lookup(0, '', TYPE.NS), undefined, 'the root is forwarded');
   t.ok(zones.isViewName('rt'));
+  t.end();
+});
+
+void t.test('single labels: authoritative, negative answers with the network domain SOA', (t) => {
+  const soa = { name: 'a.test', type: TYPE.SOA, zone: plan.zones[0] };
+  t.equal(zones.lookup(0, 'vm1', TYPE.A)?.authoritative, true);
+  t.same(zones.lookup(0, 'rt', TYPE.AAAA), { rcode: 0, authoritative: true, answers: [], authority: [soa] });
+  t.same(zones.lookup(0, 'vm1', 15), { rcode: 0, authoritative: true, answers: [], authority: [soa] });
+  t.same(zones.lookup(0, 'nobody', TYPE.A), { rcode: 3, authoritative: true, answers: [], authority: [soa] });
+  t.same(
+    zones.lookup(1, 'rt', TYPE.AAAA),
+    { rcode: 0, authoritative: true, answers: [], authority: [] },
+    'a network without a domain has no zone and no SOA to give',
+  );
   t.notOk(zones.isViewName('vm9'));
   t.end();
 });

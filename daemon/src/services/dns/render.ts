@@ -64,6 +64,8 @@ export interface DnsListener {
 /** The names only one network's clients see: single labels for its hosts and for the router. */
 export interface DnsView {
   readonly networkId: string;
+  /** The network's domain (lower case, '' for none): whose SOA goes with its negative answers. */
+  readonly domain: string;
   readonly records: DnsRecords;
 }
 
@@ -117,7 +119,11 @@ export function renderDns(config: RouterConfig, interfaces: InterfacePlan): DnsP
     const link = links.get(network.nicId);
     if (link === undefined) continue;
     const view = views.length;
-    views.push({ networkId: network.id, records: viewRecords(network, router) });
+    views.push({
+      networkId: network.id,
+      domain: network.domain.toLowerCase(),
+      records: viewRecords(network, router),
+    });
     const on = { device: link.name, deviceIndex: link.index, view };
     listeners.push({ networkId: network.id, address: network.gateway, ...on });
     if (network.ipv6Gateway !== '')

@@ -19,7 +19,7 @@ export type LocalRecord =
 
 export interface LocalAnswer {
   readonly rcode: 0 | 3;
-  /** Whether the answer is authoritative (inside a local zone); single-label answers are not. */
+  /** Whether the answer is authoritative: inside a local zone, or a single label answered locally. */
   readonly authoritative: boolean;
   readonly answers: readonly LocalRecord[];
   readonly authority: readonly LocalRecord[];
@@ -31,6 +31,8 @@ const SINGLE_LABEL_TYPES: ReadonlySet<number> = new Set([TYPE.A, TYPE.AAAA, TYPE
 export class ZoneTable {
   private readonly names = new Map<string, NameData>();
   private readonly views: Map<string, NameData>[];
+  /** Per view, the zone of its network's domain: the SOA of its single labels' negative answers. */
+  private readonly viewZones: (DnsZone | undefined)[];
   private readonly zones = new Map<string, DnsZone>();
   /** Every owner name and zone apex with all their ancestors: names that exist (NODATA, not NXDOMAIN). */
   private readonly existing = new Set<string>();
@@ -42,6 +44,7 @@ export class ZoneTable {
     this.views = plan.views.map((view) => fill(new Map(), view.records));
     for (const view of this.views) for (const name of view.keys()) this.viewNames.add(name);
     for (const zone of plan.zones) this.zones.set(zone.name, zone);
+    this.viewZones = plan.views.map((view) => this.zones.get(view.domain));
     for (const name of [...this.names.keys(), ...this.zones.keys()])
       for (let n: string | undefined = name; n !== undefined; n = parentOf(n)) {
         if (this.existing.has(n)) break;
@@ -62,12 +65,13 @@ export class ZoneTable {
   lookup(view: number, name: string, type: number): LocalAnswer | undefined {
     if (name !== '' && parentOf(name) === undefined && !this.zones.has(name)) {
       // A single label: a name of the client's network (any type stays local), or, for an address
-      // query, NXDOMAIN; other types (`com NS`, `com DS`) are real top-level names to forward.
+      // query, NXDOMAIN; other types (`com NS`, `com DS`) are real top-level names to forward. Both
+      // as authoritative as `name.domain`, negative ones with the domain's SOA so they can be cached.
       const data = this.views[view]?.get(name);
-      if (data !== undefined)
-        return { rcode: 0, authoritative: false, answers: recordsOf(name, data, type), authority: [] };
-      if (SINGLE_LABEL_TYPES.has(type)) return { rcode: 3, authoritative: false, answers: [], authority: [] };
-      return undefined;
+      const answers = data === undefined ? [] : recordsOf(name, data, type);
+      if (answers.length > 0) return { rcode: 0, authoritative: true, answers, authority: [] };
+      if (data !== undefined) return negative(0, this.viewZones[view]);
+      return SINGLE_LABEL_TYPES.has(type) ? negative(3, this.viewZones[view]) : undefined;
     }
     const zone = this.zoneOf(name);
     if (zone === undefined) return undefined;
@@ -79,8 +83,7 @@ export class ZoneTable {
         answers.push({ name, type: TYPE.NS, target: zone.nameserver });
     }
     if (answers.length > 0) return { rcode: 0, authoritative: true, answers, authority: [] };
-    const soa: LocalRecord = { name: zone.name, type: TYPE.SOA, zone };
-    return { rcode: this.existing.has(name) ? 0 : 3, authoritative: true, answers: [], authority: [soa] };
+    return negative(this.existing.has(name) ? 0 : 3, zone);
   }
 
   /** The longest local zone `name` is in (at a label boundary), if any. */
@@ -91,6 +94,12 @@ export class ZoneTable {
     }
     return undefined;
   }
+}
+
+/** NODATA (0) or NXDOMAIN (3) with the zone's SOA for negative caching (RFC 2308), if there is one. */
+function negative(rcode: 0 | 3, zone: DnsZone | undefined): LocalAnswer {
+  const authority: LocalRecord[] = zone === undefined ? [] : [{ name: zone.name, type: TYPE.SOA, zone }];
+  return { rcode, authoritative: true, answers: [], authority };
 }
 
 /** Reads `name TYPE data` lines (render.ts) straight into the map. */
