@@ -41,8 +41,8 @@ const sendto = libc.func(
 
 /**
  * Answers one datagram: `data[offset, offset + length)` (length 0: it was too long and is dropped).
- * Writes the reply at `out[outOffset]` (at most TX_SLOT octets) and returns its length, or 0 (or less) for none.
- * `slot` identifies the sender for peerKey()/peerAddress() during the call.
+ * Writes the reply at `out[outOffset]` (at most TX_SLOT octets) and returns its length, or 0 (or
+ * less) for none. `slot` identifies the sender for peerKey()/peerAddress() during the call.
  */
 export type DatagramHandler = (
   data: Buffer,
