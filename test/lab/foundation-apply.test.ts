@@ -270,6 +270,16 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
     t.equal(json.config.nics.length, 4);
     const bad = await ctl('apply', '-f', '-');
     t.equal(bad.code, 2, 'an empty document is a usage error');
+    const badGeneration = await ctl('apply', '-f', EXAMPLE_CONFIG, '--expected-generation', 'abc');
+    t.equal(badGeneration.code, 2, 'a generation that is no number is a usage error');
+    t.match(badGeneration.stderr, /^vrouterctl: --expected-generation abc: expected a generation number\n/);
+    const portless = await ctl(
+      'explain',
+      ...['--nic', 'pub0', '--direction', 'in', '--protocol', 'tcp', '--source', '203.0.113.1'],
+      ...['--destination', '10.1.0.11', '--dport', '80'],
+    );
+    t.equal(portless.code, 2, 'explain of tcp without --sport is a usage error');
+    t.match(portless.stderr, /^vrouterctl: explain --protocol tcp needs --sport and --dport\n/);
     const refused = await run(process.execPath, [VROUTERCTL, '--socket', daemon.socket, 'patch', '-f', '-'], {
       allowFailure: true,
       input: JSON.stringify({

@@ -31,7 +31,8 @@ commands:
   show dns             DNS server: listeners, counters, cache size and hit rate, upstream health
   show firewall        rule sets, their rules in evaluation order and per-rule counters
   explain --nic ID --direction in|out --protocol tcp|udp|icmp --source IP --destination IP
-          [--sport N] [--dport N] [--icmp-type N] [--icmp-code N] [--state new|established|related|invalid] [--dnat]
+          [--sport N --dport N (tcp, udp)] [--icmp-type N] [--icmp-code N]
+          [--state new|established|related|invalid] [--dnat]
                        which firewall rule decides such a packet, and why
   show vips            VIPs: NIC, whether the kernel holds them, what uses them
   show nat             EIPs, port forwards and SNAT with packet/byte counters
@@ -67,9 +68,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
+  const expectedGeneration = generationOption(values['expected-generation']);
   const client = await connect(values);
-  const expectedGeneration =
-    values['expected-generation'] === undefined ? undefined : BigInt(values['expected-generation']);
   try {
     const name = positionals.join(' ');
     const command = COMMANDS.get(name);
@@ -78,6 +78,13 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     client.close();
   }
+}
+
+function generationOption(value: string | undefined): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw new UsageError(`--expected-generation ${value}: expected a generation number`);
+  return BigInt(value);
 }
 
 main(process.argv.slice(2)).then(

@@ -39,15 +39,20 @@ function explainRequest(values: Record<string, string | boolean | undefined>) {
   if (nicId === undefined) throw new UsageError('explain needs --nic');
   const icmpType = number('icmp-type');
   const icmpCode = number('icmp-code');
+  const protocol = choice('protocol', FirewallProtocol, FirewallProtocol.UNSPECIFIED);
+  const ports = { sourcePort: number('sport'), destinationPort: number('dport') };
+  const withPorts = protocol === FirewallProtocol.TCP || protocol === FirewallProtocol.UDP;
+  if (withPorts && (ports.sourcePort === undefined || ports.destinationPort === undefined))
+    throw new UsageError(`explain --protocol ${text('protocol') ?? ''} needs --sport and --dport`);
   return create(ExplainFirewallRequestSchema, {
     nicId,
     direction: choice('direction', Direction, Direction.UNSPECIFIED),
     packet: {
       source: text('source') ?? '',
       destination: text('destination') ?? '',
-      protocol: choice('protocol', FirewallProtocol, FirewallProtocol.UNSPECIFIED),
-      sourcePort: number('sport') ?? 0,
-      destinationPort: number('dport') ?? 0,
+      protocol,
+      sourcePort: ports.sourcePort ?? 0,
+      destinationPort: ports.destinationPort ?? 0,
       ...(icmpType !== undefined && { icmpType }),
       ...(icmpCode !== undefined && { icmpCode }),
       state: choice('state', ConnectionState, ConnectionState.UNSPECIFIED),
