@@ -166,3 +166,33 @@ t.test('a rule belongs to one set: putting it into another moves it', async (t) 
     ],
   );
 });
+
+t.test('deleting a NIC deletes its inbound set and its attachments: the rest stays valid', async (t) => {
+  const config = labConfig();
+  const nic = config.firewall?.attachments.find((a) => a.nicId !== 'priv-b')?.nicId ?? '';
+  const result = applyPatch(config, [
+    op({
+      case: 'delete',
+      value: { $typeName: 'vrouter.v1.ObjectRef', kind: ObjectKind.NETWORK, id: 'net-b' },
+    }),
+    op({ case: 'delete', value: { $typeName: 'vrouter.v1.ObjectRef', kind: ObjectKind.NIC, id: 'priv-b' } }),
+  ]);
+  if (Array.isArray(result)) throw new Error(JSON.stringify(result));
+  t.notOk(
+    result.config.firewall?.ruleSets.some((s) => s.id === 'priv-b.in'),
+    'the listed priv-b.in went with its NIC',
+  );
+  t.same(validateConfig(result.config), [], 'no rule set or attachment is left naming the NIC');
+  const attached = applyPatch(config, [
+    op({ case: 'delete', value: { $typeName: 'vrouter.v1.ObjectRef', kind: ObjectKind.NIC, id: nic } }),
+  ]);
+  if (Array.isArray(attached)) throw new Error(JSON.stringify(attached));
+  t.notOk(
+    attached.config.firewall?.attachments.some((a) => a.nicId === nic),
+    `${nic}'s attachments went with it`,
+  );
+  t.ok(
+    config.firewall?.ruleSets.some((s) => s.id === 'priv-b.in'),
+    'the original config is untouched',
+  );
+});

@@ -14,7 +14,12 @@ import { MetadataSchema } from '../gen/vrouter/v1/metadata_pb.js';
 import type { Host, Network } from '../gen/vrouter/v1/networks_pb.js';
 import { ObjectKind, type PatchOperation } from '../gen/vrouter/v1/service_pb.js';
 import { create } from '@bufbuild/protobuf';
-import { refuseRuleDelete, refuseRuleSetDelete, withInboundSet } from '../services/firewall/patch-rules.js';
+import {
+  refuseRuleDelete,
+  refuseRuleSetDelete,
+  withInboundSet,
+  withoutNicFirewall,
+} from '../services/firewall/patch-rules.js';
 import { type FieldViolation, Violations } from './violations.js';
 
 export interface PatchResult {
@@ -184,7 +189,9 @@ function deleteObject(
   if (list !== undefined) {
     const items = config[list] as { id: string }[];
     const kept = without(items, id);
-    return kept === items ? config : { ...config, [list]: kept };
+    if (kept === items) return config;
+    const changed = { ...config, [list]: kept };
+    return kind === ObjectKind.NIC ? withoutNicFirewall(changed, id) : changed;
   }
   const firewall = config.firewall;
   switch (kind) {
