@@ -40,6 +40,21 @@ void t.test('refusals carry field paths', (t) => {
       ['vips[0].ip', 'eips[0].vip_id'],
     ],
     [
+      "VIP on a network's gateway (its DNS and DHCP ports are the router's)",
+      change((c) => c.vips[1], { ip: '10.1.0.1', nicId: 'priv-a' }),
+      ['vips[1].ip', ...[0, 1, 2, 3, 4].map((i) => `port_forwards[${i}].vip_id`)],
+    ],
+    [
+      "VIP on another private NIC's gateway",
+      change((c) => c.vips[2], { ip: '10.2.0.1', nicId: 'priv-b' }),
+      ['vips[2].ip', 'snats[1].vip_id'],
+    ],
+    [
+      "VIP on a network's broadcast address",
+      change((c) => c.vips[2], { ip: '10.2.0.255', nicId: 'priv-b' }),
+      ['vips[2].ip', 'snats[1].vip_id'],
+    ],
+    [
       'VIP on the management NIC',
       change((c) => c.vips[0], { nicId: 'mgmt0' }),
       ['vips[0].nic_id', 'eips[0].vip_id'],

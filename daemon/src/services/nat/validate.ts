@@ -182,7 +182,10 @@ export function removeForward(index: NatIndex, pf: PortForward): void {
   index.ports.remove(pf);
 }
 
-/** A VIP on its own: NIC, address inside one of the NIC's subnets and free. */
+/**
+ * A VIP on its own: NIC, address inside one of the NIC's subnets and free: not a network, broadcast,
+ * gateway or host address (a gateway's ports are the router's own services: DNS, DHCP).
+ */
 export function checkVip(vip: Vip, path: string, scope: NatScope, v: Violations): boolean {
   const before = v.items.length;
   checkText(v, `${path}.description`, vip.description);
@@ -194,19 +197,22 @@ export function checkVip(vip: Vip, path: string, scope: NatScope, v: Violations)
     v.add(`${path}.nic_id`, `NIC "${vip.nicId}" is not a public or private NIC`);
   else if (nic !== undefined && ip !== undefined) {
     const subnets = nicSubnets(vip.nicId, scope);
-    const home = subnets.find((s) => prefixContains(s, ip));
-    if (home === undefined)
+    const homes = subnets.filter((s) => prefixContains(s, ip));
+    // Every subnet holding it counts: an address of a NIC's /16 may be a broadcast of a network's /24.
+    const edge = homes.find((s) => isNetworkOrBroadcast(s, ip));
+    const gatewayOf = [...scope.networks.values()].find((n) => n.gateway === ip);
+    const host = scope.hostIps.get(ip);
+    if (homes.length === 0)
       v.add(
         `${path}.ip`,
         `${vip.ip} is outside the subnets of NIC "${vip.nicId}"` +
           (subnets.length === 0 ? ' (it has none)' : ` (${subnets.map(formatPrefix).join(', ')})`),
       );
-    else if (isNetworkOrBroadcast(home, ip))
-      v.add(`${path}.ip`, `${vip.ip} is the network or broadcast address of ${formatPrefix(home)}`);
-    else {
-      const host = scope.hostIps.get(ip);
-      if (host !== undefined) v.add(`${path}.ip`, `${vip.ip} is the address of ${host}`);
-    }
+    else if (edge !== undefined)
+      v.add(`${path}.ip`, `${vip.ip} is the network or broadcast address of ${formatPrefix(edge)}`);
+    else if (gatewayOf !== undefined)
+      v.add(`${path}.ip`, `${vip.ip} is the gateway of network "${gatewayOf.network.id}"`);
+    else if (host !== undefined) v.add(`${path}.ip`, `${vip.ip} is the address of ${host}`);
   }
   return v.items.length === before;
 }
