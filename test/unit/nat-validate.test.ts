@@ -112,6 +112,34 @@ void t.test('refusals carry field paths', (t) => {
     ['two SNATs for one network', change((c) => c.snats[1], { networkId: 'net-a' }), ['snats[1].network_id']],
     ['route next hop off-link', change((c) => c.routes[0], { nextHop: '192.0.2.1' }), ['routes[0].next_hop']],
     [
+      'route next hop on a VIP',
+      change((c) => c.routes[0], { nextHop: '203.0.113.20' }),
+      ['routes[0].next_hop'],
+    ],
+    [
+      'route next hop on a gateway',
+      change((c) => c.routes[0], { nextHop: '10.2.0.1' }),
+      ['routes[0].next_hop'],
+    ],
+    [
+      "route next hop on a subnet's broadcast address",
+      change((c) => c.routes[0], { nextHop: '10.1.0.255' }),
+      ['routes[0].next_hop'],
+    ],
+    [
+      "route next hop on a subnet's network address",
+      change((c) => c.routes[0], { nextHop: '10.2.0.0' }),
+      ['routes[0].next_hop'],
+    ],
+    ...['127.0.0.0/8', '127.1.0.0/16', '224.0.0.0/4', '239.1.2.0/24', '0.0.0.0/8', '255.255.255.255/32'].map(
+      (destination): [string, (c: RouterConfig) => void, string[]] => [
+        `route to ${destination}`,
+        change((c) => c.routes[0], { destination }),
+        ['routes[0].destination'],
+      ],
+    ),
+    ['a default route', change((c) => c.routes[0], { destination: '0.0.0.0/0' }), []],
+    [
       'blackhole with a next hop',
       change((c) => c.routes[1], { nextHop: '10.2.0.13' }),
       ['routes[1].next_hop'],
