@@ -5,7 +5,12 @@ import { spawn } from 'node:child_process';
 import t from 'tap';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { type MessageInitShape, create } from '@bufbuild/protobuf';
-import { EipSchema, PortForwardSchema, VipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
+import {
+  EipSchema,
+  PortForwardSchema,
+  SnatSchema,
+  VipSchema,
+} from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
 import { ObjectKind, type PatchOperationSchema } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { readErrorDetails } from '../../daemon/src/api/status-details.js';
@@ -40,6 +45,7 @@ await serve(vm2.ns, 'serve-tcp', 9000, 9001, 9002, 7100, 7101);
 await serve(vm3.ns, 'serve-udp', 5000);
 await serve(vm3.ns, 'serve-tcp', 6000);
 await serve(inet, 'serve-http', 8080);
+await serve(inet, 'serve-lines', 7200);
 
 const applied = await daemon.client.apply({ config: natConfig() });
 t.ok(applied.generation > 0n, 'the NAT config applies');
@@ -202,6 +208,57 @@ void t.test('removing an EIP cuts its open connection; re-adding it works', asyn
   // Keyed by the EIP's conntrack mark (its VIP as a number), named by the element's comment.
   t.match(stats.stdout, /counter packets [1-9]\d* bytes \d+ comment "eip:e-vm1"/, 'counted');
 });
+
+void t.test(
+  "a SNAT's new VIP cuts its network's open flows, not others' on the old address; new ones leave anew",
+  async (t) => {
+    const putSnat = (id: string, networkId: string, vipId: string) =>
+      daemon.client.patch({
+        operations: [{ operation: { case: 'putSnat', value: create(SnatSchema, { id, networkId, vipId }) } }],
+      });
+    // net-b shares the system VIP with net-a for this scenario.
+    await putSnat('s-b', 'net-b', '');
+    const fromA = await HeldConnection.open(vm2.ns, IP.internet, 7200);
+    const fromB = await HeldConnection.open(vm3.ns, IP.internet, 7200);
+    const fromRouter = await HeldConnection.open(rt, IP.internet, 7200);
+    t.teardown(() => [fromA, fromB, fromRouter].forEach((c) => c.close()));
+    t.ok(await fromA.echo(), 'vm2 (net-a) holds a connection to the internet');
+    t.ok(await fromB.echo(), 'vm3 (net-b) too');
+    t.ok(await fromRouter.echo(), 'the router too, from its public address');
+    /** Flows to port 7200 answered to `address`, by their original source. */
+    const sources = async (address: string) => {
+      const r = await inNamespace(rt, 'conntrack', ['-L', '-p', 'tcp', '--dport', '7200', '-q', address], {
+        allowFailure: true,
+      });
+      return [...r.stdout.matchAll(/^tcp .*? src=(\S+) /gm)].map((m) => m[1]).sort();
+    };
+    t.same(
+      await sources(IP.systemVip),
+      [IP.systemVip, vm2.ip, vm3.ip].sort(),
+      'all three answered to the system VIP',
+    );
+
+    const changed = await putSnat('s-a', 'net-a', 'v-snat-b');
+    t.comment(changed.results.map((r) => `${r.step}: ${r.message}`).join('; '));
+    t.same(
+      await sources(IP.systemVip),
+      [IP.systemVip, vm3.ip].sort(),
+      "only net-a's flow to the old address went",
+    );
+    t.notOk(await fromA.echo(), "net-a's open connection stopped");
+    t.ok(await fromB.echo(), "net-b's, SNATed to the same old address, goes on");
+    t.ok(await fromRouter.echo(), "and so does the router's own");
+    t.equal(
+      (await curl(vm2.ns, `http://${IP.internet}:8080/`)).stdout,
+      IP.snatB,
+      'net-a leaves as the new VIP',
+    );
+
+    await putSnat('s-a', 'net-a', '');
+    await putSnat('s-b', 'net-b', 'v-snat-b');
+    t.equal((await curl(vm3.ns, `http://${IP.internet}:8080/`)).stdout, IP.snatB, 'net-b back on its VIP');
+  },
+);
 
 void t.test('a new VIP is announced with a gratuitous ARP', async (t) => {
   await ip(

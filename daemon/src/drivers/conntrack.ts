@@ -9,6 +9,7 @@
 // include/uapi/linux/netfilter/nfnetlink_conntrack.h.
 import { readFile } from 'node:fs/promises';
 import { type NetlinkSocket, createNetlink } from 'netlink';
+import { parseIpv4, parseIpv4Prefix, prefixContains } from '../config/net.js';
 import { rejectedWith } from './netlink.js';
 
 const NETLINK_NETFILTER = 12;
@@ -41,17 +42,22 @@ const CTA_FILTER_ORIG_FLAGS = 1;
 const CTA_FILTER_REPLY_FLAGS = 2;
 const CTA_FILTER_FLAG_IP_DST = 1 << 1;
 
-/** Flows to clear: those whose original destination (or, with `replies`, reply destination) is `ip`. */
+/**
+ * Flows to clear: those whose original destination, reply destination or either (`destination`) is
+ * `ip`. A port forward's flows are sent to its VIP; a SNAT's are answered to its address; an EIP's both.
+ */
 export interface FlowSelector {
   readonly ip: string;
+  readonly destination: 'original' | 'reply' | 'either';
   /** Only this IP protocol (6 tcp, 17 udp). */
   readonly protocol?: number;
   /** Only original destination ports in this range (with `protocol`). */
   readonly ports?: { readonly start: number; readonly end: number };
-  readonly replies: boolean;
+  /** Only original sources inside this CIDR (a SNAT's network): matched here, not by the kernel. */
+  readonly source?: string;
 }
 
-interface Tuple {
+export interface Tuple {
   readonly src: string;
   readonly dst: string;
   readonly protocol: number;
@@ -89,8 +95,9 @@ export class Conntrack {
         return deleted;
       }
       for (const selector of selectors) {
-        const entries = [...(await this.dump(selector.ip, 'orig'))];
-        if (selector.replies) entries.push(...(await this.dump(selector.ip, 'reply')));
+        const entries: Entry[] = [];
+        if (selector.destination !== 'reply') entries.push(...(await this.dump(selector.ip, 'orig')));
+        if (selector.destination !== 'original') entries.push(...(await this.dump(selector.ip, 'reply')));
         for (const entry of entries) if (matches(entry, selector) && (await this.delete(entry))) deleted++;
       }
       return deleted;
@@ -172,12 +179,21 @@ async function entryCount(): Promise<number> {
   }
 }
 
-function matches(entry: Entry, s: FlowSelector): boolean {
-  if (entry.orig.dst !== s.ip && !(s.replies && entry.reply.dst === s.ip)) return false;
+/** Whether the entry's tuples are selected (exported for unit tests: no kernel needed). */
+export function matches(entry: { readonly orig: Tuple; readonly reply: Tuple }, s: FlowSelector): boolean {
+  const original = s.destination !== 'reply' && entry.orig.dst === s.ip;
+  const reply = s.destination !== 'original' && entry.reply.dst === s.ip;
+  if (!original && !reply) return false;
   if (s.protocol !== undefined && entry.orig.protocol !== s.protocol) return false;
   if (s.ports !== undefined && (entry.orig.dstPort < s.ports.start || entry.orig.dstPort > s.ports.end))
     return false;
-  return true;
+  return s.source === undefined || inside(s.source, entry.orig.src);
+}
+
+function inside(cidr: string, ip: string): boolean {
+  const prefix = parseIpv4Prefix(cidr);
+  const address = parseIpv4(ip);
+  return prefix !== undefined && address !== undefined && prefixContains(prefix, address);
 }
 
 function header(): Buffer {

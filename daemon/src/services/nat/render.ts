@@ -51,13 +51,17 @@ export interface LazyList<T> {
 /** The VIP addresses the interfaces step holds. */
 export type VipPlan = LazyList<VipAddress>;
 
-/** Connection tracking entries a NAT change must clear: flows to `vip` (on `protocol` and `ports`). */
+/**
+ * Connection tracking entries a NAT change must clear: flows sent to `vip` (on `protocol` and
+ * `ports`), answered to it (a SNAT's, from `source`), or either (an EIP's, both directions).
+ */
 export interface ConntrackTarget {
   readonly vip: string;
+  readonly destination: 'original' | 'reply' | 'either';
   readonly protocol?: number;
   readonly ports?: Ports;
-  /** Also flows whose reply goes to the VIP (an EIP's outgoing flows). */
-  readonly replies: boolean;
+  /** Only flows started inside this CIDR: a SNAT's network, not the router's own nor others'. */
+  readonly source?: string;
   /** The conntrack mark every flow of this mapping carries (EIPs, see eipMark), when there is one. */
   readonly mark?: number;
 }
@@ -194,7 +198,7 @@ class Context {
         {
           key: `eip ${vip}`,
           signature: eip.privateIp,
-          target: { vip, replies: true, mark: eipMark(vip) },
+          target: { vip, destination: 'either', mark: eipMark(vip) },
         },
       ];
     }
@@ -207,11 +211,21 @@ class Context {
         {
           key: `pf ${vip} ${protocol} ${ports.start}-${ports.end}`,
           signature: JSON.stringify([pf.privateIp, pf.privatePorts?.start, pf.allowedSourceCidrs]),
-          target: { vip, protocol, ports, replies: false },
+          target: { vip, destination: 'original', protocol, ports },
         },
       ];
     }
-    return [];
+    const snat = o as Snat;
+    const source = this.snatSource(snat);
+    const network = this.config.networks.find((n) => n.id === snat.networkId);
+    if (source === undefined || network === undefined) return [];
+    return [
+      {
+        key: `snat ${network.cidr}`,
+        signature: source.ip,
+        target: { vip: source.ip, destination: 'reply', source: network.cidr },
+      },
+    ];
   }
 
   address(vip: Vip): VipAddress | null {
@@ -449,7 +463,9 @@ function mappingList(
   config: RouterConfig,
   mappings: WeakMap<NatObject, readonly NatMapping[]>,
 ): () => NatMapping[] {
-  return lazy(() => [...config.eips, ...config.portForwards].flatMap((o) => mappings.get(o) ?? []));
+  return lazy(() =>
+    [...config.eips, ...config.portForwards, ...config.snats].flatMap((o) => mappings.get(o) ?? []),
+  );
 }
 
 /** Drops what is both added and removed (an object replaced by an equal one): nothing changes there. */

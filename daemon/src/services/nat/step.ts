@@ -1,9 +1,10 @@
-// The `nat` apply step: after the nftables step loaded new EIP and port forward mappings, clears the
-// connection tracking entries of every mapping that changed or went away, so that no flow keeps an
+// The `nat` apply step: after the nftables step loaded new EIP, port forward and SNAT mappings, clears
+// the connection tracking entries of every mapping that changed or went away, so that no flow keeps an
 // old translation. A mapping that is only new has no flows to clear, and is skipped. An EIP's flows
 // carry its mark (nat/elements.ts eipMark) and go with one flush filtered by mark in the kernel; a port
-// forward's are found by a dump filtered by address, which walks the kernel's whole conntrack hash
-// table (~10 ms with 262k buckets here), empty or not.
+// forward's (sent to its VIP) and a SNAT's (answered to its address, from its network) are found by a
+// dump filtered by address, which walks the kernel's whole conntrack hash table (~10 ms with 262k
+// buckets here), empty or not.
 import type { Conntrack, FlowSelector } from '../../drivers/conntrack.js';
 import type { Rendered } from '../../reconcile/rendered.js';
 import { deltaSince } from '../../reconcile/revision.js';
@@ -55,9 +56,10 @@ export class NatStep implements ApplyStep {
         : [
             {
               ip: target.vip,
-              replies: target.replies,
+              destination: target.destination,
               ...(target.protocol !== undefined && { protocol: target.protocol }),
               ...(target.ports !== undefined && { ports: target.ports }),
+              ...(target.source !== undefined && { source: target.source }),
             },
           ],
     );
