@@ -12,6 +12,7 @@ import {
   VipSchema,
 } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
+import { RouteSchema } from '../../daemon/src/gen/vrouter/v1/routing_pb.js';
 import { ObjectKind, type PatchOperationSchema } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { readErrorDetails } from '../../daemon/src/api/status-details.js';
 import { VROUTERCTL, LabDaemon } from './daemon.js';
@@ -329,6 +330,24 @@ void t.test('invalid input is refused with field paths and changes nothing', asy
       'VIP outside the public CIDR',
       { case: 'putVip', value: create(VipSchema, { id: 'v-x', ip: '198.51.100.7', nicId: 'pub0' }) },
       'operations[0].put_vip.ip',
+    ],
+    [
+      "VIP on a network's gateway (whose DNS a forward would take)",
+      { case: 'putVip', value: create(VipSchema, { id: 'v-x', ip: '10.1.0.1', nicId: 'priv-a' }) },
+      'operations[0].put_vip.ip',
+    ],
+    [
+      "EIP on the forwards' VIP: at the EIP, not the forwards",
+      { case: 'putEip', value: create(EipSchema, { id: 'e-x', vipId: 'v-pf', privateIp: '10.1.0.20' }) },
+      'operations[0].put_eip.vip_id',
+    ],
+    [
+      "route via a subnet's broadcast address (the kernel's EINVAL before)",
+      {
+        case: 'putRoute',
+        value: create(RouteSchema, { id: 'r-x', destination: '192.168.70.0/24', nextHop: '10.1.0.255' }),
+      },
+      'operations[0].put_route.next_hop',
     ],
   ];
   for (const [label, operation, field] of cases)

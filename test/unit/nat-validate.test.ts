@@ -5,9 +5,18 @@ import fc from 'fast-check';
 import { create } from '@bufbuild/protobuf';
 import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
 import { PortRangeSchema, TransportProtocol } from '../../daemon/src/gen/vrouter/v1/common_pb.js';
-import { EipSchema, PortForwardSchema, VipSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
+import {
+  EipSchema,
+  PortForwardSchema,
+  SnatSchema,
+  VipSchema,
+} from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { RouteSchema } from '../../daemon/src/gen/vrouter/v1/routing_pb.js';
-import { ObjectKind, PatchOperationSchema } from '../../daemon/src/gen/vrouter/v1/service_pb.js';
+import {
+  ObjectKind,
+  type PatchOperation,
+  PatchOperationSchema,
+} from '../../daemon/src/gen/vrouter/v1/service_pb.js';
 import { applyPatch } from '../../daemon/src/config/patch.js';
 import { validateConfig } from '../../daemon/src/config/validate.js';
 import { forgetValidated } from '../../daemon/src/services/nat/incremental.js';
@@ -259,5 +268,83 @@ void t.test('incremental validation agrees with a fresh full validation', (t) =>
     { numRuns: 300 },
   );
   t.pass('300 random Patch sequences');
+  t.end();
+});
+
+void t.test('a conflict between objects is reported at the one the Patch puts', (t) => {
+  /** The fields a Patch of these operations on the lab NAT config is refused at. */
+  const refusedAt = (...operations: PatchOperation['operation'][]) => {
+    const patched = applyPatch(
+      natConfig(),
+      operations.map((operation) => create(PatchOperationSchema, { operation })),
+    );
+    if (Array.isArray(patched)) return patched.map((v) => v.field);
+    return patched
+      .relocate(validateConfig(patched.config))
+      .map((v) => v.field)
+      .sort();
+  };
+  t.same(
+    refusedAt({
+      case: 'putEip',
+      value: create(EipSchema, { id: 'e-x', vipId: 'v-pf', privateIp: '10.1.0.20' }),
+    }),
+    ['operations[0].put_eip.vip_id'],
+    "an EIP on the forwards' VIP: once, not at the five forwards",
+  );
+  t.same(
+    refusedAt({
+      case: 'putEip',
+      value: create(EipSchema, { id: 'e-x', vipId: 'v-pf', privateIp: '10.1.0.11' }),
+    }),
+    ['operations[0].put_eip.private_ip'],
+    "an EIP on e-vm1's VM: the EIP goes no further, so nothing lands at the forwards",
+  );
+  t.same(
+    refusedAt({
+      case: 'putPortForward',
+      value: create(PortForwardSchema, {
+        id: 'pf-x',
+        vipId: 'v-eip',
+        protocol: TransportProtocol.TCP,
+        vipPorts: { start: 80 },
+        privateIp: '10.1.0.12',
+      }),
+    }),
+    ['operations[0].put_port_forward.vip_id'],
+    "a forward on the EIP's VIP",
+  );
+  t.same(
+    refusedAt({
+      case: 'putPortForward',
+      value: create(PortForwardSchema, {
+        id: 'pf-range',
+        vipId: 'v-pf',
+        protocol: TransportProtocol.TCP,
+        vipPorts: { start: 7100, end: 7102 },
+        privateIp: '10.1.0.12',
+      }),
+    }),
+    ['operations[0].put_port_forward.vip_ports'],
+    'a forward replaced in place to overlap one listed after it',
+  );
+  t.same(
+    refusedAt({ case: 'putSnat', value: create(SnatSchema, { id: 's-a', networkId: 'net-b' }) }),
+    ['operations[0].put_snat.network_id'],
+    'a SNAT replaced in place onto the network of one listed after it',
+  );
+  t.same(
+    refusedAt({
+      case: 'putEip',
+      value: create(EipSchema, { id: 'e-x', vipId: 'v-snat-b', privateIp: '10.1.0.20' }),
+    }),
+    ['operations[0].put_eip.vip_id'],
+    "an EIP on a SNAT's VIP",
+  );
+  t.same(
+    refusedAt({ case: 'putVip', value: create(VipSchema, { id: 'v-x', ip: '10.1.0.1', nicId: 'priv-a' }) }),
+    ['operations[0].put_vip.ip'],
+    "a VIP on a network's gateway",
+  );
   t.end();
 });

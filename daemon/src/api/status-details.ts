@@ -23,7 +23,12 @@ export function grpcError(code: status, message: string, details: ErrorDetails =
   const packed: Any[] = [];
   if (details.violations !== undefined && details.violations.length > 0)
     packed.push(
-      anyPack(BadRequestSchema, create(BadRequestSchema, { fieldViolations: [...details.violations] })),
+      anyPack(
+        BadRequestSchema,
+        create(BadRequestSchema, {
+          fieldViolations: details.violations.map(({ field, description }) => ({ field, description })),
+        }),
+      ),
     );
   if (details.reason !== undefined)
     packed.push(

@@ -281,22 +281,38 @@ function finalPaths(config: RouterConfig, placed: readonly Placed[]): Map<string
   return result;
 }
 
+/**
+ * Puts each violation at the operation that placed its object; a conflict between two objects at the
+ * one the Patch put, when it put only the other side. The same complaint twice (a put EIP's VIP
+ * shared with five forwards) is reported once.
+ */
 function relocate(
   config: RouterConfig,
   placed: readonly Placed[],
   violations: readonly FieldViolation[],
 ): FieldViolation[] {
   const paths = finalPaths(config, placed);
-  return violations.map((violation) => {
+  const onOperation = (field: string): string | undefined => {
     let best: [string, string] | undefined;
     for (const [configPath, opPath] of paths)
       if (
-        (violation.field === configPath || violation.field.startsWith(`${configPath}.`)) &&
+        (field === configPath || field.startsWith(`${configPath}.`)) &&
         (best === undefined || configPath.length > best[0].length)
       )
         best = [configPath, opPath];
-    return best === undefined
-      ? violation
-      : { ...violation, field: best[1] + violation.field.slice(best[0].length) };
-  });
+    return best === undefined ? undefined : best[1] + field.slice(best[0].length);
+  };
+  const told = new Map<string, FieldViolation>();
+  for (const { field, description, otherSide } of violations) {
+    const own = onOperation(field);
+    const other = own === undefined && otherSide !== undefined ? onOperation(otherSide.field) : undefined;
+    const violation =
+      own !== undefined
+        ? { field: own, description }
+        : other !== undefined && otherSide !== undefined
+          ? { field: other, description: otherSide.description }
+          : { field, description };
+    told.set(`${violation.field}\n${violation.description}`, violation);
+  }
+  return [...told.values()];
 }

@@ -4,13 +4,18 @@
 export interface FieldViolation {
   readonly field: string;
   readonly description: string;
+  /**
+   * A conflict between two objects is reported at the one checked later; this tells it at the other,
+   * for a Patch that put that one (config/patch.ts relocate). Never sent to clients.
+   */
+  readonly otherSide?: { readonly field: string; readonly description: string };
 }
 
 export class Violations {
   readonly items: FieldViolation[] = [];
 
-  add(field: string, description: string): void {
-    this.items.push({ field, description });
+  add(field: string, description: string, otherSide?: FieldViolation['otherSide']): void {
+    this.items.push(otherSide === undefined ? { field, description } : { field, description, otherSide });
   }
 
   get isEmpty(): boolean {
@@ -34,7 +39,10 @@ export class UniqueKeys<K> {
   claim(key: K, path: string, shown: string = String(key)): boolean {
     const first = this.seen.get(key);
     if (first !== undefined) {
-      this.violations.add(path, `duplicate ${this.what} ${shown} (also ${first})`);
+      this.violations.add(path, `duplicate ${this.what} ${shown} (also ${first})`, {
+        field: first,
+        description: `duplicate ${this.what} ${shown} (also ${path})`,
+      });
       return false;
     }
     this.seen.set(key, path);

@@ -88,6 +88,7 @@ function advance(m: Memo, config: RouterConfig): boolean {
   const forwards = identityDiff(m.forwards, config.portForwards);
   const scratch = new Violations();
   const path = '-';
+  const pathOf = () => path;
 
   for (const eip of eips.removed) removeEip(index, eip);
   for (const pf of forwards.removed) removeForward(index, pf);
@@ -107,16 +108,17 @@ function advance(m: Memo, config: RouterConfig): boolean {
   }
   for (const eip of eips.added) {
     if (!checkId(scratch, path, eip.id) || index.eips.has(eip.id)) return false;
-    if (!checkEip(eip, path, scope, index, scratch) || index.forwardsByVip.has(eip.vipId)) return false;
+    if (!checkEip(eip, path, scope, index, scratch, pathOf) || index.forwardsByVip.has(eip.vipId))
+      return false;
     addEip(index, eip);
   }
   for (const pf of forwards.added) {
     if (!checkId(scratch, path, pf.id) || index.forwards.has(pf.id)) return false;
-    if (!checkPortForward(pf, path, scope, index, scratch)) return false;
+    if (!checkPortForward(pf, path, scope, index, scratch, pathOf)) return false;
     addForward(index, pf);
   }
   // SNAT entries are few (one per network): check them all against the new index.
-  validateSnats(config, scope, index, scratch);
+  validateSnats(config, scope, index, scratch, pathOf);
   if (!scratch.isEmpty) return false;
   m.vips = config.vips;
   m.eips = config.eips;

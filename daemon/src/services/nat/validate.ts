@@ -103,6 +103,12 @@ export class PortTable {
   }
 }
 
+/**
+ * The config path of an object checked before, for the other side of a conflict (see
+ * FieldViolation.otherSide); '-' where nobody reads it (the incremental check's scratch violations).
+ */
+export type PathOf = (o: Vip | Eip | PortForward) => string;
+
 /** What the checks of one object need from the rest of the config. */
 export interface NatScope {
   readonly nics: NicLookup;
@@ -125,13 +131,21 @@ export function hostAddresses(networks: NetworkLookup): Map<number, string> {
 
 export function validateNat(config: RouterConfig, scope: NatScope, v: Violations): NatIndex {
   const index = emptyIndex();
+  const paths = new Map<Vip | Eip | PortForward, string>();
+  const pathOf: PathOf = (o) => paths.get(o) ?? '-';
   const vipIds = new UniqueKeys<string>(v, 'id');
   config.vips.forEach((vip, i) => {
     const path = `vips[${i}]`;
+    paths.set(vip, path);
     const idOk = checkId(v, `${path}.id`, vip.id) && vipIds.claim(vip.id, `${path}.id`, `"${vip.id}"`);
     if (!checkVip(vip, path, scope, v) || !idOk) return;
     const other = index.vipIds.get(vip.ip);
-    if (other !== undefined) return v.add(`${path}.ip`, `${vip.ip} is also VIP "${other}"`);
+    const first = other === undefined ? undefined : index.vips.get(other);
+    if (other !== undefined)
+      return v.add(`${path}.ip`, `${vip.ip} is also VIP "${other}"`, {
+        field: `${first === undefined ? '-' : pathOf(first)}.ip`,
+        description: `${vip.ip} is also VIP "${vip.id}"`,
+      });
     index.vips.set(vip.id, vip);
     index.vipIds.set(vip.ip, vip.id);
   });
@@ -139,18 +153,20 @@ export function validateNat(config: RouterConfig, scope: NatScope, v: Violations
   const eipIds = new UniqueKeys<string>(v, 'id');
   config.eips.forEach((eip, i) => {
     const path = `eips[${i}]`;
+    paths.set(eip, path);
     const idOk = checkId(v, `${path}.id`, eip.id) && eipIds.claim(eip.id, `${path}.id`, `"${eip.id}"`);
-    if (checkEip(eip, path, scope, index, v) && idOk) addEip(index, eip);
+    if (checkEip(eip, path, scope, index, v, pathOf) && idOk) addEip(index, eip);
   });
 
   const forwardIds = new UniqueKeys<string>(v, 'id');
   config.portForwards.forEach((pf, i) => {
     const path = `port_forwards[${i}]`;
+    paths.set(pf, path);
     const idOk = checkId(v, `${path}.id`, pf.id) && forwardIds.claim(pf.id, `${path}.id`, `"${pf.id}"`);
-    if (checkPortForward(pf, path, scope, index, v) && idOk) addForward(index, pf);
+    if (checkPortForward(pf, path, scope, index, v, pathOf) && idOk) addForward(index, pf);
   });
 
-  validateSnats(config, scope, index, v);
+  validateSnats(config, scope, index, v, pathOf);
   return index;
 }
 
@@ -239,7 +255,14 @@ export function ownAddressesByNic(config: RouterConfig): Map<string, Set<string>
   return result;
 }
 
-export function checkEip(eip: Eip, path: string, scope: NatScope, index: NatIndex, v: Violations): boolean {
+export function checkEip(
+  eip: Eip,
+  path: string,
+  scope: NatScope,
+  index: NatIndex,
+  v: Violations,
+  pathOf: PathOf,
+): boolean {
   const before = v.items.length;
   checkText(v, `${path}.description`, eip.description);
   checkPrivateTarget(eip.privateIp, `${path}.private_ip`, scope, v);
@@ -251,11 +274,17 @@ export function checkEip(eip: Eip, path: string, scope: NatScope, index: NatInde
       v.add(`${path}.vip_id`, `VIP "${vip.id}" (${vip.ip}) is an address of NIC "${vip.nicId}" itself`);
     const other = index.eipByVip.get(vip.id);
     if (other !== undefined && other !== eip)
-      v.add(`${path}.vip_id`, `VIP "${vip.id}" already carries EIP "${other.id}"`);
+      v.add(`${path}.vip_id`, `VIP "${vip.id}" already carries EIP "${other.id}"`, {
+        field: `${pathOf(other)}.vip_id`,
+        description: `VIP "${vip.id}" already carries EIP "${eip.id}"`,
+      });
   }
   const twin = index.eipByPrivateIp.get(eip.privateIp);
   if (twin !== undefined && twin !== eip)
-    v.add(`${path}.private_ip`, `${eip.privateIp} already has EIP "${twin.id}"`);
+    v.add(`${path}.private_ip`, `${eip.privateIp} already has EIP "${twin.id}"`, {
+      field: `${pathOf(twin)}.private_ip`,
+      description: `${eip.privateIp} already has EIP "${eip.id}"`,
+    });
   return v.items.length === before;
 }
 
@@ -265,6 +294,7 @@ export function checkPortForward(
   scope: NatScope,
   index: NatIndex,
   v: Violations,
+  pathOf: PathOf,
 ): boolean {
   const before = v.items.length;
   checkText(v, `${path}.description`, pf.description);
@@ -286,18 +316,31 @@ export function checkPortForward(
   if (vip !== undefined) {
     const eip = index.eipByVip.get(vip.id);
     if (eip !== undefined)
-      v.add(`${path}.vip_id`, `VIP "${vip.id}" carries EIP "${eip.id}" and serves nothing else`);
+      v.add(`${path}.vip_id`, `VIP "${vip.id}" carries EIP "${eip.id}" and serves nothing else`, {
+        field: `${pathOf(eip)}.vip_id`,
+        description: `VIP "${vip.id}" serves port forwards; a VIP that carries an EIP serves nothing else`,
+      });
     const other = ports === undefined ? undefined : index.ports.conflict(pf, ports);
     if (ports !== undefined && other !== undefined)
       v.add(
         `${path}.vip_ports`,
         `${showPorts(ports)}/${protocolName(pf.protocol)} on VIP "${vip.id}" overlaps port forward "${other.id}" (${showPorts(portsOf(other.vipPorts))})`,
+        {
+          field: `${pathOf(other)}.vip_ports`,
+          description: `${showPorts(portsOf(other.vipPorts))}/${protocolName(pf.protocol)} on VIP "${vip.id}" overlaps port forward "${pf.id}" (${showPorts(ports)})`,
+        },
       );
   }
   return v.items.length === before;
 }
 
-export function validateSnats(config: RouterConfig, scope: NatScope, index: NatIndex, v: Violations): void {
+export function validateSnats(
+  config: RouterConfig,
+  scope: NatScope,
+  index: NatIndex,
+  v: Violations,
+  pathOf: PathOf,
+): void {
   const ids = new UniqueKeys<string>(v, 'id');
   const networksUsed = new UniqueKeys<string>(v, 'network');
   const system = systemVip(config);
@@ -320,7 +363,10 @@ export function validateSnats(config: RouterConfig, scope: NatScope, index: NatI
       v.add(`${path}.vip_id`, `VIP "${vip.id}" is not on a public NIC`);
     const eip = index.eipByVip.get(vip.id);
     if (eip !== undefined)
-      v.add(`${path}.vip_id`, `VIP "${vip.id}" carries EIP "${eip.id}" and serves nothing else`);
+      v.add(`${path}.vip_id`, `VIP "${vip.id}" carries EIP "${eip.id}" and serves nothing else`, {
+        field: `${pathOf(eip)}.vip_id`,
+        description: `VIP "${vip.id}" is the source of SNAT "${snat.id}"; a VIP that carries an EIP serves nothing else`,
+      });
   });
 }
 
