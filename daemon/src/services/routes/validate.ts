@@ -59,10 +59,10 @@ export function validateRoutes(
     if (checkId(v, `${path}.id`, route.id)) ids.claim(route.id, `${path}.id`, `"${route.id}"`);
     checkText(v, `${path}.description`, route.description);
     const destination = checkSubnet(v, `${path}.destination`, route.destination);
+    // Inside one, not merely overlapping: 0.0.0.0/0 (the default route) and 0.0.0.0/1 stay allowed.
     const reserved =
-      destination === undefined || destination.prefix === 0
-        ? undefined
-        : UNROUTABLE.find((r) => r.prefix <= destination.prefix && prefixContains(r, destination.network));
+      destination &&
+      UNROUTABLE.find((r) => r.prefix <= destination.prefix && prefixContains(r, destination.network));
     if (reserved !== undefined)
       v.add(
         `${path}.destination`,
