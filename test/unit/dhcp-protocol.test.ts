@@ -417,6 +417,56 @@ t.test('what is not a client request is dropped with the reason', async (t) => {
   });
 });
 
+t.test('a request without a usable hardware address is dropped, never answered', async (t) => {
+  const net = new Network();
+  const discover = clientMessage({ type: DISCOVER, mac: POOL_CLIENT });
+  for (const [htype, hlen] of [
+    [1, 0],
+    [1, 5],
+    [1, 16],
+    [6, 0],
+  ] as const)
+    t.same(
+      respond(net.plan, net.leases, { ...discover, htype, hlen }, NOW),
+      { kind: 'drop', reason: 'bad_header' },
+      `htype ${htype} hlen ${hlen}`,
+    );
+  t.equal(net.leases.size, 0, 'nothing offered');
+  t.equal(
+    reply(respond(net.plan, net.leases, { ...discover, htype: 6 }, NOW)).type,
+    OFFER,
+    'htype 6, 6 bytes',
+  );
+});
+
+t.test('a request with an option of the wrong length is dropped, never answered', async (t) => {
+  const net = new Network();
+  const requested: [number, number[]] = [OPTION.REQUESTED_IP, addressBytes('10.1.0.11')];
+  const misSized: [number, number[]][] = [
+    [OPTION.SERVER_ID, [10]],
+    [OPTION.SERVER_ID, [...SERVER, 0]],
+    [OPTION.REQUESTED_IP, [10, 1, 0]],
+    [OPTION.LEASE_TIME, [0, 0, 14]],
+    [OPTION.MAX_MESSAGE_SIZE, [5]],
+    [OPTION.CLIENT_ID, [1]],
+    [OPTION.CLIENT_ID, []],
+  ];
+  for (const option of misSized)
+    t.same(
+      net.send({ type: REQUEST, mac: VM1, options: [requested, option] }),
+      { kind: 'drop', reason: 'bad_option_length' },
+      `option ${option[0]} of ${option[1].length} bytes`,
+    );
+  const twoByteType = clientMessage({ type: DISCOVER, mac: VM1 });
+  const options = new Map(twoByteType.options).set(OPTION.MESSAGE_TYPE, Uint8Array.of(DISCOVER, 0));
+  t.same(respond(net.plan, net.leases, { ...twoByteType, options }, NOW), {
+    kind: 'drop',
+    reason: 'bad_option_length',
+  });
+  t.equal(net.leases.size, 0, 'nothing leased');
+  t.equal(reply(net.send({ type: REQUEST, mac: VM1, options: [requested] })).type, ACK, 'sized right: ACK');
+});
+
 t.test('the client’s maximum message size is honoured within the link', async (t) => {
   const net = new Network();
   const sized = (size: number) =>

@@ -1,5 +1,6 @@
 // The wire formats of the option values the server hands out (RFC 2132, RFC 3397, RFC 3442) and reads
 // from clients. Encoders are pure and run at render time, so answering a client only copies bytes.
+import { OPTION } from './codec.js';
 
 /** Addresses (unsigned 32-bit numbers) as consecutive 4-byte big-endian values (options 3, 6, 42 …). */
 export function encodeAddresses(addresses: readonly number[]): Uint8Array {
@@ -72,6 +73,26 @@ export function encodeClasslessRoutes(routes: readonly RouteValue[]): Uint8Array
     out.push(r.nextHop >>> 24, (r.nextHop >>> 16) & 255, (r.nextHop >>> 8) & 255, r.nextHop & 255);
   }
   return Uint8Array.from(out);
+}
+
+/** Lengths a client option must have (RFC 2132); one of another length makes the message malformed. */
+const CLIENT_OPTION_LENGTHS: ReadonlyMap<number, { readonly min: number; readonly max: number }> = new Map([
+  [OPTION.REQUESTED_IP, { min: 4, max: 4 }],
+  [OPTION.LEASE_TIME, { min: 4, max: 4 }],
+  [OPTION.MESSAGE_TYPE, { min: 1, max: 1 }],
+  [OPTION.SERVER_ID, { min: 4, max: 4 }],
+  [OPTION.MAX_MESSAGE_SIZE, { min: 2, max: 2 }],
+  // A type byte and at least one byte of identifier.
+  [OPTION.CLIENT_ID, { min: 2, max: Infinity }],
+]);
+
+/** The code of the first client option whose length is wrong, or undefined when all are right. */
+export function misSizedOption(options: ReadonlyMap<number, Uint8Array>): number | undefined {
+  for (const [code, data] of options) {
+    const length = CLIENT_OPTION_LENGTHS.get(code);
+    if (length !== undefined && (data.length < length.min || data.length > length.max)) return code;
+  }
+  return undefined;
 }
 
 /** A 4-byte address option (50, 54); undefined when absent or not 4 bytes long. */

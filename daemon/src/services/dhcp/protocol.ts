@@ -7,7 +7,15 @@
 import { formatMac } from './mac.js';
 import { BOOTREPLY, BOOTREQUEST, BROADCAST_FLAG, type DhcpMessage, MESSAGE_TYPE, OPTION } from './codec.js';
 import type { Lease, NetworkLeases } from './leases.js';
-import { encodeAddresses, encodeText, hex, readAddress, readHostname, readUint16 } from './option-values.js';
+import {
+  encodeAddresses,
+  encodeText,
+  hex,
+  misSizedOption,
+  readAddress,
+  readHostname,
+  readUint16,
+} from './option-values.js';
 import type { DhcpHost, DhcpNetworkPlan } from './render.js';
 
 export type DropReason =
@@ -16,6 +24,7 @@ export type DropReason =
   | 'bad_header'
   | 'option_overrun'
   | 'bad_overload'
+  | 'bad_option_length'
   | 'not_request'
   | 'no_message_type'
   | 'relayed'
@@ -60,6 +69,7 @@ const LIMITED_BROADCAST = 0xffffffff;
 export const SERVER_PORT = 67;
 export const CLIENT_PORT = 68;
 const ETHERNET = 1;
+const ETHERNET_ADDRESS_LENGTH = 6;
 /** Options sent to a client that sends no parameter request list. */
 const DEFAULT_REQUEST = [
   OPTION.DNS_SERVERS,
@@ -104,6 +114,12 @@ export function respond(
   now: number,
 ): Outcome {
   if (request.op !== BOOTREQUEST) return drop('not_request');
+  // Clients are known by their hardware address: without one, or an Ethernet one of another length,
+  // they cannot be told apart.
+  if (request.hlen === 0 || (request.htype === ETHERNET && request.hlen !== ETHERNET_ADDRESS_LENGTH))
+    return drop('bad_header');
+  // Answering as if a mis-sized option were absent would ACK what the client did not ask for.
+  if (misSizedOption(request.options) !== undefined) return drop('bad_option_length');
   // A relay agent on the network itself is served (it is how perfdhcp talks); one elsewhere is
   // not: this server serves the networks it is attached to.
   if (request.giaddr !== 0 && !isRelayOnNetwork(plan, request.giaddr)) return drop('relayed');
@@ -133,7 +149,7 @@ function identify(plan: DhcpNetworkPlan, request: DhcpMessage): Client {
   const id = request.options.get(OPTION.CLIENT_ID);
   const clientId = id === undefined || id.length === 0 ? '' : hex(id);
   // Listed hosts are known by their MAC, as the cloud manager allocated them.
-  const host = request.htype === ETHERNET && request.hlen === 6 ? plan.hosts.get(mac) : undefined;
+  const host = request.htype === ETHERNET ? plan.hosts.get(mac) : undefined;
   const key = host !== undefined || clientId === '' ? `hw:${mac}` : `id:${clientId}`;
   return { key, mac, clientId, host };
 }
@@ -319,7 +335,7 @@ class Exchange {
     const req = this.req;
     if (req.giaddr !== 0) return { address: req.giaddr, port: SERVER_PORT };
     if (req.ciaddr !== 0) return { address: req.ciaddr, port: CLIENT_PORT };
-    if ((req.flags & BROADCAST_FLAG) !== 0 || req.htype !== ETHERNET || req.hlen !== 6)
+    if ((req.flags & BROADCAST_FLAG) !== 0 || req.htype !== ETHERNET)
       return { address: LIMITED_BROADCAST, port: CLIENT_PORT };
     return { address: yiaddr, port: CLIENT_PORT, arp: { ip: yiaddr, mac: this.client.mac } };
   }
