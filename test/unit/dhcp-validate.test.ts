@@ -2,7 +2,11 @@
 import t from 'tap';
 import { create } from '@bufbuild/protobuf';
 import type { RouterConfig } from '../../daemon/src/gen/vrouter/v1/config_pb.js';
-import { AddressPoolSchema, ClasslessRouteSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
+import {
+  AddressPoolSchema,
+  ClasslessRouteSchema,
+  HostSchema,
+} from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
 import { validateConfig } from '../../daemon/src/config/validate.js';
 import { unimplementedSections } from '../../daemon/src/config/sections.js';
 import { labConfig } from '../lab/lab-config.js';
@@ -114,4 +118,22 @@ t.test('settings are checked even when DHCP is off; a pool may hold the gateway 
     }),
     {},
   );
+});
+
+t.test("a host's MAC is a single machine's: not multicast, broadcast or all zeros", async (t) => {
+  const withHosts = (...macs: string[]) =>
+    violations((c) => {
+      c.networks[0]?.hosts.push(
+        ...macs.map((mac, j) => create(HostSchema, { id: `x${j}`, mac, ip: `10.1.0.${200 + j}` })),
+      );
+    });
+  const group = (mac: string) => `${mac} is a multicast or broadcast MAC (group bit set), not a machine's`;
+  const n = dhcpConfig().networks[0]?.hosts.length ?? 0;
+  t.same(withHosts('01:00:5e:00:00:01', '33:33:00:00:00:01', 'FF:FF:FF:FF:FF:FF', '00:00:00:00:00:00'), {
+    [`networks[0].hosts[${n}].mac`]: group('01:00:5e:00:00:01'),
+    [`networks[0].hosts[${n + 1}].mac`]: group('33:33:00:00:00:01'),
+    [`networks[0].hosts[${n + 2}].mac`]: group('ff:ff:ff:ff:ff:ff'),
+    [`networks[0].hosts[${n + 3}].mac`]: "00:00:00:00:00:00 is the all-zero MAC, not a machine's",
+  });
+  t.same(withHosts('02:00:5E:00:00:01'), {}, 'a locally administered unicast MAC is fine');
 });

@@ -67,11 +67,17 @@ export function checkIpv6Subnet(v: Violations, path: string, text: string): Ipv6
   return undefined;
 }
 
+/** A unicast MAC: NICs and hosts are single machines, so never all zeros nor a group address. */
 export function checkMac(v: Violations, path: string, text: string): string | undefined {
   const mac = normalizeMac(text);
   if (mac === undefined)
     v.add(path, text === '' ? 'required' : `"${text}" is not a MAC address (like 52:54:00:12:34:56)`);
-  return mac;
+  else if (mac === '00:00:00:00:00:00') v.add(path, `${mac} is the all-zero MAC, not a machine's`);
+  // The least significant bit of the first octet marks a group: multicast, and broadcast.
+  else if ((parseInt(mac.slice(0, 2), 16) & 1) === 1)
+    v.add(path, `${mac} is a multicast or broadcast MAC (group bit set), not a machine's`);
+  else return mac;
+  return undefined;
 }
 
 export function checkDomain(v: Violations, path: string, text: string): boolean {
