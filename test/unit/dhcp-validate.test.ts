@@ -137,3 +137,56 @@ t.test("a host's MAC is a single machine's: not multicast, broadcast or all zero
   });
   t.same(withHosts('02:00:5E:00:00:01'), {}, 'a locally administered unicast MAC is fine');
 });
+
+t.test('servers are unicast addresses, not the network’s own network or broadcast address', async (t) => {
+  t.same(
+    violations((c) => {
+      const d = settingsOfA(c);
+      d.dnsServers = ['0.0.0.0', '255.255.255.255', '224.0.0.1', '10.1.0.255', '10.1.0.0', '8.8.8.8'];
+      d.ntpServers = ['0.0.0.0', '10.1.0.123'];
+    }),
+    {
+      'networks[0].dhcp.dns_servers[0]': '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a server\'s address',
+      'networks[0].dhcp.dns_servers[1]':
+        "255.255.255.255 is reserved (240.0.0.0/4 or the limited broadcast), not a server's address",
+      'networks[0].dhcp.dns_servers[2]': "224.0.0.1 is a multicast address, not a server's address",
+      'networks[0].dhcp.dns_servers[3]': '10.1.0.255 is the network or broadcast address of 10.1.0.0/24',
+      'networks[0].dhcp.dns_servers[4]': '10.1.0.0 is the network or broadcast address of 10.1.0.0/24',
+      'networks[0].dhcp.ntp_servers[0]': '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a server\'s address',
+    },
+  );
+});
+
+t.test('classless routes: one per destination', async (t) => {
+  t.same(
+    violations((c) => {
+      settingsOfA(c).classlessRoutes = [
+        create(ClasslessRouteSchema, { destination: '192.168.50.0/24', nextHop: '10.1.0.254' }),
+        create(ClasslessRouteSchema, { destination: '192.168.51.0/24', nextHop: '10.1.0.254' }),
+        create(ClasslessRouteSchema, { destination: '192.168.50.0/24', nextHop: '10.1.0.253' }),
+      ];
+    }),
+    {
+      'networks[0].dhcp.classless_routes[2].destination':
+        'duplicate destination 192.168.50.0/24 (also networks[0].dhcp.classless_routes[0].destination)',
+    },
+  );
+});
+
+t.test('a pool has an address to lease: not only the gateway and listed hosts', async (t) => {
+  t.same(
+    violations((c) => {
+      settingsOfA(c).pools = [
+        create(AddressPoolSchema, { start: '10.1.0.1', end: '10.1.0.1' }),
+        create(AddressPoolSchema, { start: '10.1.0.11', end: '10.1.0.12' }),
+        create(AddressPoolSchema, { start: '10.1.0.13', end: '10.1.0.13' }),
+      ];
+    }),
+    {
+      'networks[0].dhcp.pools[0]':
+        "10.1.0.1-10.1.0.1 holds only the gateway and listed hosts' addresses: none to lease",
+      'networks[0].dhcp.pools[1]':
+        "10.1.0.11-10.1.0.12 holds only the gateway and listed hosts' addresses: none to lease",
+    },
+  );
+});

@@ -1,5 +1,6 @@
 // Validation of each network's DHCP settings: lease time, servers and domains handed out, MTU,
-// classless routes (next hops inside the network) and pools (inside the network, not overlapping).
+// classless routes (one per destination, next hops inside the network) and pools (inside the network,
+// not overlapping, each with an address to lease).
 // Settings are checked whether or not DHCP is enabled, so enabling it later cannot fail on them.
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import { checkDomain, checkIpv4, checkRange, checkSubnet } from '../../config/fields.js';
@@ -8,9 +9,10 @@ import {
   formatIpv4,
   formatPrefix,
   isNetworkOrBroadcast,
+  parseIpv4,
   prefixContains,
 } from '../../config/net.js';
-import type { Violations } from '../../config/violations.js';
+import { UniqueKeys, type Violations } from '../../config/violations.js';
 import { MTU_MAX, MTU_MIN } from '../interfaces/validate.js';
 import type { NetworkLookup } from '../networks/validate.js';
 
@@ -29,7 +31,8 @@ export function validateDhcp(config: RouterConfig, networks: NetworkLookup, v: V
     const path = `networks[${i}].dhcp`;
     // The subnet is known only when the network itself is valid; its own errors are reported there.
     const valid = networks.get(network.id);
-    const subnet = valid?.path === `networks[${i}]` ? valid.subnet : undefined;
+    const own = valid?.path === `networks[${i}]` ? valid : undefined;
+    const subnet = own?.subnet;
 
     checkRange(
       v,
@@ -39,8 +42,8 @@ export function validateDhcp(config: RouterConfig, networks: NetworkLookup, v: V
       LEASE_TIME_MAX,
       'one day',
     );
-    checkAddressList(v, `${path}.dns_servers`, dhcp.dnsServers);
-    checkAddressList(v, `${path}.ntp_servers`, dhcp.ntpServers);
+    checkAddressList(v, `${path}.dns_servers`, dhcp.dnsServers, subnet);
+    checkAddressList(v, `${path}.ntp_servers`, dhcp.ntpServers, subnet);
     if (dhcp.domainSearch.length > MAX_SEARCH_DOMAINS)
       v.add(`${path}.domain_search`, `at most ${MAX_SEARCH_DOMAINS} domains`);
     dhcp.domainSearch.forEach((d, j) => checkDomain(v, `${path}.domain_search[${j}]`, d));
@@ -48,9 +51,15 @@ export function validateDhcp(config: RouterConfig, networks: NetworkLookup, v: V
 
     if (dhcp.classlessRoutes.length > MAX_ROUTES)
       v.add(`${path}.classless_routes`, `at most ${MAX_ROUTES} routes`);
+    // A client keeps one of two routes to the same destination; which one is not ours to say.
+    const destinations = new UniqueKeys<string>(v, 'destination');
     dhcp.classlessRoutes.forEach((route, j) => {
       const rpath = `${path}.classless_routes[${j}]`;
-      checkSubnet(v, `${rpath}.destination`, route.destination);
+      const destination = checkSubnet(v, `${rpath}.destination`, route.destination);
+      if (destination !== undefined) {
+        const text = formatPrefix(destination);
+        destinations.claim(text, `${rpath}.destination`, text);
+      }
       const hop = checkIpv4(v, `${rpath}.next_hop`, route.nextHop);
       if (hop !== undefined && subnet !== undefined && !usable(subnet, hop))
         v.add(`${rpath}.next_hop`, `${route.nextHop} is not a usable address of ${formatPrefix(subnet)}`);
@@ -71,13 +80,48 @@ export function validateDhcp(config: RouterConfig, networks: NetworkLookup, v: V
           `${pool.start}-${pool.end} overlaps ${formatIpv4(clash.start)}-${formatIpv4(clash.end)} of ${clash.path}`,
         );
       ranges.push({ start, end, path: ppath });
+      if (own !== undefined && leasable(start, end, own.gateway, network.hosts) === 0)
+        v.add(
+          ppath,
+          `${pool.start}-${pool.end} holds only the gateway and listed hosts' addresses: none to lease`,
+        );
     });
   });
 }
 
-function checkAddressList(v: Violations, path: string, list: readonly string[]): void {
+/** Servers a client is told to use: unicast addresses, not this network's own network or broadcast. */
+function checkAddressList(
+  v: Violations,
+  path: string,
+  list: readonly string[],
+  subnet: Ipv4Prefix | undefined,
+): void {
   if (list.length > MAX_SERVERS) v.add(path, `at most ${MAX_SERVERS} addresses`);
-  list.forEach((text, j) => checkIpv4(v, `${path}[${j}]`, text));
+  list.forEach((text, j) => {
+    const address = checkIpv4(v, `${path}[${j}]`, text);
+    if (address === undefined) return;
+    const unusable = notUnicast(address);
+    if (unusable !== undefined) v.add(`${path}[${j}]`, `${text} is ${unusable}, not a server's address`);
+    else if (subnet !== undefined && prefixContains(subnet, address) && isNetworkOrBroadcast(subnet, address))
+      v.add(`${path}[${j}]`, `${text} is the network or broadcast address of ${formatPrefix(subnet)}`);
+  });
+}
+
+/** What kind of address `address` is when no single host can have it (RFC 6890). */
+function notUnicast(address: number): string | undefined {
+  const first = address >>> 24;
+  if (first === 0) return 'in 0.0.0.0/8 ("this network")';
+  if (first >= 224 && first < 240) return 'a multicast address';
+  if (first >= 240) return 'reserved (240.0.0.0/4 or the limited broadcast)';
+  return undefined;
+}
+
+/** How many addresses of start-end a pool can lease: those that are not the gateway or a host's. */
+function leasable(start: number, end: number, gateway: number, hosts: readonly { ip: string }[]): number {
+  const taken = new Set([gateway, ...hosts.map((h) => parseIpv4(h.ip))]);
+  let n = end - start + 1;
+  for (const ip of taken) if (ip !== undefined && ip >= start && ip <= end) n--;
+  return n;
 }
 
 function checkPoolEnd(
