@@ -168,6 +168,13 @@ t.test('DHCP in the lab', async (t) => {
       new RegExp(`net-a\\s+${POOL_ADDRESS.replaceAll('.', '\\.')}\\s+${VM2_MAC}\\s+-\\s+pool`),
     );
     t.match(ctl.stdout, /^\d+ leases; since start: offers \d+, acks \d+, naks \d+/, 'with the counters');
+    const nosuch = await run(
+      process.execPath,
+      [VROUTERCTL, '--socket', daemon.socket, 'show', 'dhcp', 'leases', '--network', 'nosuch'],
+      { allowFailure: true },
+    );
+    t.not(nosuch.code, 0, 'an unknown network is an error, not an empty list');
+    t.match(nosuch.stderr, /NOT_FOUND: no network with id "nosuch"/);
     const before = (await daemon.client.listDhcpLeases('net-a')).leases.find((l) => l.mac === VM2_MAC);
     t.equal(before?.kind, DhcpLeaseKind.POOL);
 

@@ -59,6 +59,11 @@ export interface RouterServiceDeps {
 
 type Callback = sendUnaryData<unknown>;
 
+/** A read that names something the committed config does not have. */
+class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
 const CODES: Record<WriteError['code'], status> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
   UNIMPLEMENTED: status.UNIMPLEMENTED,
@@ -85,6 +90,7 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
               }),
             );
           }
+          if (e instanceof NotFoundError) return callback(grpcError(status.NOT_FOUND, e.message));
           log.error({ method, err: e }, 'internal error');
           callback(grpcError(status.INTERNAL, e instanceof Error ? e.message : String(e)));
         },
@@ -176,9 +182,13 @@ export function routerService(deps: RouterServiceDeps): UntypedServiceImplementa
     ),
 
     getDnsStatus: unary('GetDnsStatus', () => deps.dnsStatus()),
-    listDhcpLeases: unary('ListDhcpLeases', (request: ListDhcpLeasesRequest) =>
-      Promise.resolve(create(ListDhcpLeasesResponseSchema, { leases: deps.dhcpLeases(request.networkId) })),
-    ),
+    listDhcpLeases: unary('ListDhcpLeases', (request: ListDhcpLeasesRequest) => {
+      const id = request.networkId;
+      // An empty list would read as "no clients" when the name is wrong.
+      if (id !== '' && !engine.committed.config.networks.some((n) => n.id === id))
+        return Promise.reject(new NotFoundError(`no network with id "${id}"`));
+      return Promise.resolve(create(ListDhcpLeasesResponseSchema, { leases: deps.dhcpLeases(id) }));
+    }),
 
     watch: (call: ServerWritableStream<WatchRequest, WatchResponse>) => {
       const send = (event: WatchResponse) => call.write(event);
