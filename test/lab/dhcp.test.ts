@@ -3,7 +3,7 @@
 // freed by RELEASE; a host moved by Patch renumbered at its next renewal; a fuzz run that leaves the
 // server answering. VMs have no static addresses here: whatever they hold came from the daemon.
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +188,11 @@ t.test('DHCP in the lab', async (t) => {
     const other = await client('udhcpc', vm4);
     await t.rejects(other.obtain(), 'the only pool address is still held: no offer for another client');
     t.match(await other.events(), [{ event: 'deconfig' }, { event: 'leasefail' }]);
+    t.match(
+      await readFile(daemon.logFile, 'utf8'),
+      /"network":"net-a","pools":\["10\.1\.0\.100-10\.1\.0\.100"\],"refused":\d+.*"msg":"DHCP pool exhausted/,
+      'the refusal is logged',
+    );
 
     holder.signal('SIGUSR1');
     const renewed = await holder.waitFor((e) => e.event === 'renew');

@@ -11,6 +11,8 @@ import {
   OPTION,
   decodeMessage,
   encodeMessage,
+  optionRoom,
+  optionsSize,
 } from '../../daemon/src/services/dhcp/codec.js';
 import { clientMessage } from './dhcp-fixtures.js';
 
@@ -126,6 +128,39 @@ t.test('an option that fits nowhere is left out whole; later smaller ones still 
     [0, 0, 0, OPTION.MESSAGE_TYPE],
     'no option 52 (pads) when nothing spilled',
   );
+});
+
+t.test('when not everything fits, the options named first are placed first', async (t) => {
+  const m = clientMessage({
+    type: 2,
+    options: [
+      [OPTION.DOMAIN_SEARCH, new Uint8Array(300).fill(1)],
+      [OPTION.CLASSLESS_ROUTES, new Uint8Array(300).fill(2)],
+      [OPTION.NTP_SERVERS, [10, 1, 0, 123]],
+    ],
+  });
+  t.same(encodeMessage(m, MIN_MAX_MESSAGE).omitted, [OPTION.CLASSLESS_ROUTES], 'in message order by default');
+  const { bytes: wire, omitted } = encodeMessage(
+    m,
+    MIN_MAX_MESSAGE,
+    new Set([OPTION.MESSAGE_TYPE, OPTION.CLASSLESS_ROUTES]),
+  );
+  t.same(omitted, [OPTION.DOMAIN_SEARCH]);
+  const decoded = mustDecode(wire);
+  t.same(decoded.options.get(OPTION.CLASSLESS_ROUTES), new Uint8Array(300).fill(2));
+  t.same([...(decoded.options.get(OPTION.NTP_SERVERS) ?? [])], [10, 1, 0, 123]);
+  const fitting = encodeMessage(clientMessage({ type: 2, options: [[OPTION.NTP_SERVERS, [1, 2, 3, 4]]] }));
+  t.same(
+    [...mustDecode(fitting.bytes).options.keys()],
+    [OPTION.MESSAGE_TYPE, OPTION.NTP_SERVERS],
+    'what fits keeps its order',
+  );
+});
+
+t.test('option room: the options field, file and sname less END bytes and option 52', async (t) => {
+  t.equal(optionRoom(MIN_MAX_MESSAGE), 494);
+  t.equal(optionsSize(new Map([[OPTION.DOMAIN_SEARCH, new Uint8Array(300)]])), 304, 'split in two');
+  t.equal(optionsSize(new Map([[OPTION.ROUTER, new Uint8Array(4)]])), 6);
 });
 
 t.test('replies are at least 300 bytes (RFC 1542) and end with END', async (t) => {

@@ -190,3 +190,42 @@ t.test('a pool has an address to lease: not only the gateway and listed hosts', 
     },
   );
 });
+
+t.test('the options must fit a 548-byte reply, overloading file and sname as the server does', async (t) => {
+  const settingsOfB = (c: RouterConfig) => {
+    const dhcp = c.networks[1]?.dhcp;
+    if (dhcp === undefined) throw new Error('network B has DHCP settings');
+    return dhcp;
+  };
+  const v = violations((c) => {
+    const d = settingsOfB(c);
+    d.classlessRoutes = Array.from({ length: 63 }, (_, i) =>
+      create(ClasslessRouteSchema, { destination: `172.16.${i}.0/24`, nextHop: '10.2.0.254' }),
+    );
+    d.domainSearch = Array.from({ length: 32 }, (_, i) => `d${i}.search.example`);
+    d.dnsServers = Array.from({ length: 16 }, (_, i) => `10.2.0.${i + 100}`);
+    d.ntpServers = Array.from({ length: 16 }, (_, i) => `10.2.0.${i + 150}`);
+  });
+  t.same(Object.keys(v), ['networks[1].dhcp']);
+  t.match(
+    v['networks[1].dhcp'],
+    /^the DHCP options need \d+ bytes, and a 548-byte reply \(what a client that sends no maximum message size accepts\) holds at most 494: option 121 would be left out; /,
+  );
+  // Search lists like network B's in the lab, which need file and sname (option 52) to fit.
+  const searching = (n: number) =>
+    violations((c) => {
+      settingsOfB(c).domainSearch = Array.from(
+        { length: n },
+        (_, i) => `b${i}-search-domain-example.lab${i}`,
+      );
+    });
+  t.same(searching(13), {}, 'the most that fit');
+  t.same(
+    searching(14),
+    {
+      'networks[1].dhcp':
+        'the DHCP options need 516 bytes, and a 548-byte reply (what a client that sends no maximum message size accepts) holds at most 494: option 119 would be left out; hand out fewer classless routes, search domains or servers',
+    },
+    'one search domain too many',
+  );
+});

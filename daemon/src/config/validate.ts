@@ -5,6 +5,7 @@ import type { RouterConfig } from '../gen/vrouter/v1/config_pb.js';
 import { validateNics } from '../services/interfaces/validate.js';
 import { validateNatCached } from '../services/nat/incremental.js';
 import { validateDhcp } from '../services/dhcp/validate.js';
+import { validateDhcpReplySize } from '../services/dhcp/reply-fit.js';
 import { validateNetworks } from '../services/networks/validate.js';
 import { validateDns } from '../services/dns/validate.js';
 import { validateFirewall } from '../services/firewall/validate.js';
@@ -19,6 +20,7 @@ export function validateConfig(config: RouterConfig): FieldViolation[] {
   const nics = validateNics(config, v);
   const networks = validateNetworks(config, nics, v);
   validateDhcp(config, networks, v);
+  validateDhcpReplySize(config, networks, v);
   validateDns(config, networks, v);
   validateFirewall(config, nics, v);
   validateNatCached(config, nics, networks, v);

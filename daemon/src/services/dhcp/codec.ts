@@ -194,7 +194,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 export interface EncodeResult {
   readonly bytes: Uint8Array;
-  /** Codes of options left out because they did not fit in `maxLength`, in the order given. */
+  /** Codes of options left out because they did not fit in `maxLength`, in the order tried. */
   readonly omitted: readonly number[];
 }
 
@@ -202,15 +202,33 @@ export interface EncodeResult {
  * Writes a message of at most `maxLength` bytes (at least MIN_MAX_MESSAGE). Options go in the order
  * of `message.options`; one longer than 255 bytes is split into consecutive instances. When they do
  * not fit in the options field and `sname`/`file` are empty (all zero), those fields carry the rest
- * (option 52); an option that still does not fit is left out whole and reported in `omitted`.
+ * (option 52); the options in `first` are then placed before the others, and an option that still
+ * does not fit is left out whole and reported in `omitted`.
  */
-export function encodeMessage(message: DhcpMessage, maxLength = MIN_MAX_MESSAGE): EncodeResult {
+export function encodeMessage(
+  message: DhcpMessage,
+  maxLength = MIN_MAX_MESSAGE,
+  first: ReadonlySet<number> = new Set(),
+): EncodeResult {
   const limit = Math.max(maxLength, MIN_MAX_MESSAGE);
-  let needed = 0;
-  for (const data of message.options.values()) needed += encodedSize(data.length);
+  const needed = optionsSize(message.options);
   // The common case, every reply of a sane config: all options in the options field.
   if (needed <= limit - OPTIONS_OFFSET - 1) return { bytes: encodeFitting(message, needed), omitted: [] };
-  return encodeSpilling(message, limit, isZero(message.file) && isZero(message.sname));
+  return encodeSpilling(message, limit, isZero(message.file) && isZero(message.sname), first);
+}
+
+/** Bytes `options` take in a message, split instances included, END not. */
+export function optionsSize(options: ReadonlyMap<number, Uint8Array>): number {
+  let size = 0;
+  for (const data of options.values()) size += encodedSize(data.length);
+  return size;
+}
+
+/** The most bytes of options a message of `maxLength` holds, when `file` and `sname` carry some. */
+export function optionRoom(maxLength: number): number {
+  const limit = Math.max(maxLength, MIN_MAX_MESSAGE);
+  // Each area keeps a byte for END; the options field also holds option 52 (3 bytes).
+  return limit - OPTIONS_OFFSET - 1 - 3 + (FILE_LENGTH - 1) + (SNAME_LENGTH - 1);
 }
 
 function encodeFitting(message: DhcpMessage, needed: number): Uint8Array {
@@ -241,7 +259,12 @@ function encodeFitting(message: DhcpMessage, needed: number): Uint8Array {
 
 /** Options that do not all fit in the options field: overload into file and sname when they are
  * free, and leave out what still does not fit. */
-function encodeSpilling(message: DhcpMessage, limit: number, overloading: boolean): EncodeResult {
+function encodeSpilling(
+  message: DhcpMessage,
+  limit: number,
+  overloading: boolean,
+  first: ReadonlySet<number>,
+): EncodeResult {
   const areas: Area[] = [
     { start: OPTIONS_OFFSET, end: limit - 1, at: OPTIONS_OFFSET + (overloading ? 3 : 0) },
   ];
@@ -254,7 +277,9 @@ function encodeSpilling(message: DhcpMessage, limit: number, overloading: boolea
 
   const omitted: number[] = [];
   let area = 0;
-  for (const [code, data] of message.options) {
+  const all = [...message.options];
+  const ordered = [...all.filter(([code]) => first.has(code)), ...all.filter(([code]) => !first.has(code))];
+  for (const [code, data] of ordered) {
     const placed = place(bytes, areas, area, code, data);
     if (placed === undefined) omitted.push(code);
     else area = placed;

@@ -92,12 +92,72 @@ const SERVER_DECIDES = new Set<number>([
   OPTION.CLIENT_ID,
   ...SERVER_AND_LEASE,
 ]);
+/**
+ * What a reply that cannot hold everything keeps first: what makes it a reply the client takes (type,
+ * server, lease, its identifier) and what its network does not work without (mask, router, DNS
+ * servers, domain, MTU, classless routes, which replace the router option when present).
+ */
+export const ESSENTIAL_OPTIONS: ReadonlySet<number> = new Set([
+  OPTION.MESSAGE_TYPE,
+  OPTION.SERVER_ID,
+  OPTION.LEASE_TIME,
+  OPTION.RENEWAL_TIME,
+  OPTION.REBINDING_TIME,
+  OPTION.CLIENT_ID,
+  OPTION.SUBNET_MASK,
+  OPTION.ROUTER,
+  OPTION.DNS_SERVERS,
+  OPTION.DOMAIN_NAME,
+  OPTION.INTERFACE_MTU,
+  OPTION.CLASSLESS_ROUTES,
+]);
 const MESSAGE_TYPE_BYTES: Record<number, Uint8Array> = {
   [MESSAGE_TYPE.OFFER]: Uint8Array.of(MESSAGE_TYPE.OFFER),
   [MESSAGE_TYPE.ACK]: Uint8Array.of(MESSAGE_TYPE.ACK),
 };
 const ZERO_SNAME = new Uint8Array(64);
 const ZERO_FILE = new Uint8Array(128);
+
+/** What of a client's request shapes the options of the reply. */
+export interface ReplyAsk {
+  /** Its parameter request list; undefined when it sent none. */
+  readonly asked: Iterable<number> | undefined;
+  readonly clientId: Uint8Array | undefined;
+  /** The listed host's name, when the client is one that has a name. */
+  readonly hostname: Uint8Array | undefined;
+}
+
+/**
+ * The options of an OFFER or ACK (`withLease`) or an INFORM's ACK, in the order they are written:
+ * the message type, server and lease, the echoed client identifier, mask and router, then what the
+ * client asked for in its order (RFC 2132 §9.8). Pure: the config's size check builds replies with it.
+ */
+export function replyOptions(
+  planned: ReadonlyMap<number, Uint8Array>,
+  type: number,
+  withLease: boolean,
+  ask: ReplyAsk,
+): Map<number, Uint8Array> {
+  const options = new Map<number, Uint8Array>([
+    [OPTION.MESSAGE_TYPE, MESSAGE_TYPE_BYTES[type] ?? Uint8Array.of(type)],
+  ]);
+  for (const code of withLease ? SERVER_AND_LEASE : SERVER_ONLY) {
+    const value = planned.get(code);
+    if (value !== undefined) options.set(code, value);
+  }
+  // RFC 6842: a server echoes the client identifier.
+  if (ask.clientId !== undefined) options.set(OPTION.CLIENT_ID, ask.clientId);
+  for (const code of ALWAYS) {
+    const value = planned.get(code);
+    if (value !== undefined) options.set(code, value);
+  }
+  for (const code of ask.asked ?? DEFAULT_REQUEST) {
+    if (options.has(code) || SERVER_DECIDES.has(code)) continue;
+    const value = code === OPTION.HOSTNAME ? ask.hostname : planned.get(code);
+    if (value !== undefined) options.set(code, value);
+  }
+  return options;
+}
 
 interface Client {
   readonly key: string;
@@ -346,27 +406,11 @@ class Exchange {
     ciaddr: number,
     withLease: boolean,
   ): { kind: 'reply'; message: DhcpMessage; maxLength: number } {
-    const planned = this.plan.options;
-    const options = new Map<number, Uint8Array>([
-      [OPTION.MESSAGE_TYPE, MESSAGE_TYPE_BYTES[type] ?? Uint8Array.of(type)],
-    ]);
-    for (const code of withLease ? SERVER_AND_LEASE : SERVER_ONLY) {
-      const value = planned.get(code);
-      if (value !== undefined) options.set(code, value);
-    }
-    const clientId = this.req.options.get(OPTION.CLIENT_ID);
-    // RFC 6842: a server echoes the client identifier.
-    if (clientId !== undefined) options.set(OPTION.CLIENT_ID, clientId);
-    for (const code of ALWAYS) {
-      const value = planned.get(code);
-      if (value !== undefined) options.set(code, value);
-    }
-    const asked = this.req.options.get(OPTION.PARAMETER_REQUEST_LIST) ?? DEFAULT_REQUEST;
-    for (const code of asked) {
-      if (options.has(code) || SERVER_DECIDES.has(code)) continue;
-      const value = code === OPTION.HOSTNAME ? this.hostname() : planned.get(code);
-      if (value !== undefined) options.set(code, value);
-    }
+    const options = replyOptions(this.plan.options, type, withLease, {
+      asked: this.req.options.get(OPTION.PARAMETER_REQUEST_LIST),
+      clientId: this.req.options.get(OPTION.CLIENT_ID),
+      hostname: this.hostname(),
+    });
     return { kind: 'reply', message: this.header(yiaddr, ciaddr, options), maxLength: this.maxLength() };
   }
 

@@ -96,7 +96,8 @@ export function renderDhcp(config: RouterConfig, interfaces: InterfacePlan): Dhc
   return { networks };
 }
 
-function networkOptions(
+/** The option values of one network, by code, in wire format. */
+export function networkOptions(
   config: RouterConfig,
   network: Network,
   gateway: number,

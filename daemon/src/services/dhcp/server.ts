@@ -10,9 +10,17 @@ import { decodeMessage, encodeMessage, MESSAGE_TYPE, OPTION } from './codec.js';
 import { LeaseFile } from './lease-file.js';
 import { type Lease, LeaseTable } from './leases.js';
 import { macBytes } from './mac.js';
-import { CLIENT_PORT, type DropReason, type Outcome, SERVER_PORT, respond } from './protocol.js';
+import {
+  CLIENT_PORT,
+  type DropReason,
+  ESSENTIAL_OPTIONS,
+  type Outcome,
+  SERVER_PORT,
+  respond,
+} from './protocol.js';
 import { type DhcpNetworkPlan, type DhcpPlan, EMPTY_DHCP_PLAN } from './render.js';
 import { describePlanChanges } from './plan-diff.js';
+import { LogThrottle } from './throttle.js';
 
 const SWEEP_INTERVAL_MS = 30_000;
 const RECEIVED_TYPES: Record<number, string> = {
@@ -49,7 +57,7 @@ export class DhcpServer {
   private readonly counts = new Map<string, number>();
   private plan: DhcpPlan = EMPTY_DHCP_PLAN;
   private readonly sweeper: NodeJS.Timeout;
-  private readonly lastLogged = new Map<string, number>();
+  private readonly throttle = new LogThrottle();
   /** Set while the file's own leases are put back: they need no journal lines. */
   private restoring = false;
 
@@ -195,8 +203,8 @@ export class DhcpServer {
       // Send failures (a client gone, a full queue) arrive here; counted, logged once a minute.
       error: (err) => {
         this.count('socket_errors');
-        this.logAtMostEveryMinute('socket', () =>
-          this.options.log.error({ err, link: network.linkName }, 'DHCP socket error'),
+        this.throttle.note(`socket:${network.linkName}`, (errors) =>
+          this.options.log.error({ err, link: network.linkName, errors }, 'DHCP socket error'),
         );
       },
     });
@@ -218,8 +226,11 @@ export class DhcpServer {
     } catch (err) {
       this.drop('internal');
       // A packet that trips a bug could otherwise flood the log.
-      this.logAtMostEveryMinute('internal', () =>
-        this.options.log.error({ err, link: listener.socket.device }, 'DHCP packet handling failed; dropped'),
+      this.throttle.note('internal', (failures) =>
+        this.options.log.error(
+          { err, link: listener.socket.device, failures },
+          'DHCP packet handling failed; dropped',
+        ),
       );
     }
   }
@@ -227,6 +238,7 @@ export class DhcpServer {
   private carryOut(listener: Listener, outcome: Outcome): void {
     switch (outcome.kind) {
       case 'drop':
+        if (outcome.reason === 'pool_exhausted') this.warnPoolExhausted(listener.plan);
         return this.drop(outcome.reason);
       case 'done':
         this.count(outcome.event);
@@ -241,8 +253,8 @@ export class DhcpServer {
           );
         return;
       case 'reply': {
-        const { bytes, omitted } = encodeMessage(outcome.message, outcome.maxLength);
-        if (omitted.length > 0) this.count('options_omitted');
+        const { bytes, omitted } = encodeMessage(outcome.message, outcome.maxLength, ESSENTIAL_OPTIONS);
+        if (omitted.length > 0) this.reportOmitted(listener.plan, omitted, outcome.maxLength);
         let { address, port } = outcome.to;
         if (outcome.to.arp !== undefined) {
           const set = listener.socket.setNeighbour(outcome.to.arp.ip, macBytes(outcome.to.arp.mac));
@@ -260,11 +272,30 @@ export class DhcpServer {
     }
   }
 
-  private logAtMostEveryMinute(topic: string, log: () => void): void {
-    const now = Date.now();
-    if (now - (this.lastLogged.get(topic) ?? 0) < 60_000) return;
-    this.lastLogged.set(topic, now);
-    log();
+  /** Validation makes every network's options fit the smallest reply; what a client adds (its
+   * identifier) can still crowd some out. */
+  private reportOmitted(plan: DhcpNetworkPlan, omitted: readonly number[], maxLength: number): void {
+    this.count('options_omitted');
+    for (const code of omitted) this.count(`options_omitted.${code}`);
+    this.throttle.note(`omitted:${plan.networkId}`, (replies) =>
+      this.options.log.warn(
+        { network: plan.networkId, omitted, maxLength, replies },
+        'DHCP options left out of replies: they did not fit the size the client accepts',
+      ),
+    );
+  }
+
+  private warnPoolExhausted(plan: DhcpNetworkPlan): void {
+    this.throttle.note(`pool:${plan.networkId}`, (refused) =>
+      this.options.log.warn(
+        {
+          network: plan.networkId,
+          pools: plan.pools.map((p) => `${formatIpv4(p.start)}-${formatIpv4(p.end)}`),
+          refused,
+        },
+        'DHCP pool exhausted: clients refused an address since the last such line',
+      ),
+    );
   }
 
   private drop(reason: DropReason): void {
