@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { LeaseFile, serializeLeases } from '../../daemon/src/services/dhcp/lease-file.js';
 import { LeaseState, journalLine } from '../../daemon/src/services/dhcp/lease-records.js';
 import { type Lease, type LeaseChange, LeaseTable } from '../../daemon/src/services/dhcp/leases.js';
-import { ip, networkPlan } from './dhcp-fixtures.js';
+import { create } from '@bufbuild/protobuf';
+import { AddressPoolSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
+import { dhcpConfig, ip, networkPlan } from './dhcp-fixtures.js';
 
 const NOW = 1_700_000_000_000;
 const lease = (fields: Partial<Lease>): Lease => ({
@@ -68,6 +70,54 @@ t.test('allocation walks the pools once, then reports exhaustion until an addres
   t.equal(net.allocate(plan, 'd', NOW), undefined);
   net.remove('b');
   t.equal(net.allocate(plan, 'd', NOW), ip('10.1.0.13'));
+});
+
+t.test('a new plan ends the leases it no longer honours, and only those', async (t) => {
+  const changes: LeaseChange[] = [];
+  const table = new LeaseTable((c) => changes.push(c));
+  const net = table.of('net-a');
+  const vm1 = lease({
+    key: 'hw:52:54:00:aa:00:11',
+    mac: '52:54:00:aa:00:11',
+    ip: ip('10.1.0.11'),
+    hostId: 'vm1-nic',
+  });
+  const vm2 = lease({
+    key: 'hw:52:54:00:aa:00:12',
+    mac: '52:54:00:aa:00:12',
+    ip: ip('10.1.0.12'),
+    hostId: 'vm2-nic',
+  });
+  const pool = [10, 13, 14].map((last, i) => client(i + 1, { ip: ip(`10.1.0.${last}`) }));
+  for (const l of [vm1, vm2, ...pool]) net.put(l);
+  const before = changes.length;
+
+  table.planChanged({ networks: [networkPlan()] });
+  t.equal(net.size, 5, 'the same settings honour every lease');
+
+  const edited = networkPlan(
+    dhcpConfig((c) => {
+      const a = c.networks[0];
+      if (a === undefined) throw new Error('network A');
+      a.hosts = a.hosts.filter((h) => h.id !== 'vm2-nic');
+      const dhcp = a.dhcp;
+      if (dhcp !== undefined)
+        dhcp.pools = [create(AddressPoolSchema, { start: '10.1.0.10', end: '10.1.0.13' })];
+    }),
+  );
+  table.planChanged({ networks: [edited] });
+  t.same(
+    [...net.leases()].map((l) => l.ip & 255).sort((a, b) => a - b),
+    [10, 11, 13],
+    'the deleted host’s lease and the one outside the smaller pool are gone',
+  );
+  t.same(
+    changes.slice(before).map((c) => (c.kind === 'remove' ? c.key : c.kind)),
+    [vm2.key, pool[2]?.key],
+    'and the lease file hears of it',
+  );
+  table.planChanged({ networks: [] });
+  t.equal(net.size, 3, 'a network no longer served keeps its leases');
 });
 
 t.test('sweep ends expired leases, offers and declines', async (t) => {

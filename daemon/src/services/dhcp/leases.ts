@@ -2,7 +2,7 @@
 // short hold on an address between OFFER and REQUEST, never persisted) and declined addresses (kept
 // out of pools for a while after a client found them in use). Lookups by client and by address are
 // O(1); finding a free pool address walks a cursor, so handing out a whole pool is linear overall.
-import type { AddressRange, DhcpNetworkPlan } from './render.js';
+import type { AddressRange, DhcpNetworkPlan, DhcpPlan } from './render.js';
 
 export interface Lease {
   readonly networkId: string;
@@ -136,11 +136,25 @@ export class NetworkLeases {
     return ended;
   }
 
-  /** A new plan may have new pools or fewer reserved addresses. */
-  planChanged(): void {
+  /**
+   * A new plan may have new pools or fewer reserved addresses, and may no longer honour some leases:
+   * those are ended now (their renewals would be refused), so listings and the file hold none.
+   */
+  planChanged(plan: DhcpNetworkPlan): void {
     this.exhausted = false;
     this.cursor = 0;
+    for (const lease of [...this.byKey.values()]) if (!honoured(plan, lease)) this.remove(lease.key);
   }
+}
+
+/** A host's lease: the host is still listed with that MAC and address. A pool lease: its address is
+ * still in a pool and not the gateway's or a host's. */
+function honoured(plan: DhcpNetworkPlan, lease: Lease): boolean {
+  if (lease.hostId !== '') {
+    const host = plan.hosts.get(lease.mac);
+    return host?.id === lease.hostId && host.ip === lease.ip;
+  }
+  return !plan.reserved.has(lease.ip) && plan.pools.some((p) => lease.ip >= p.start && lease.ip <= p.end);
 }
 
 function poolSize(pools: readonly AddressRange[]): number {
@@ -194,7 +208,8 @@ export class LeaseTable {
     return ended;
   }
 
-  planChanged(): void {
-    for (const n of this.networks.values()) n.planChanged();
+  /** Leases of networks no longer served are kept: serving them again honours them. */
+  planChanged(plan: DhcpPlan): void {
+    for (const network of plan.networks) this.networks.get(network.networkId)?.planChanged(network);
   }
 }

@@ -140,7 +140,7 @@ export class DhcpServer {
       ...describePlanChanges(this.plan, plan),
     ];
     // The renderer hands back the same plan while its inputs are unchanged (reconcile/reuse.ts).
-    if (plan !== this.plan) this.leases.planChanged();
+    if (plan !== this.plan) this.leases.planChanged(plan);
     this.plan = plan;
     return { changed: changes.length > 0, summary: changes.join('; ') };
   }
