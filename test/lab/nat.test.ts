@@ -608,6 +608,15 @@ void t.test(
     t.equal(await kept(), 0n, 'an element deleted while the daemon was down: the tables were loaded whole');
     t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'and the EIP works again');
     t.same((await daemon.client.checkDrift()).repaired, [], 'nothing left for the drift check');
+
+    await daemon.stop();
+    const allowed = ['ip', 'vrouter_nat', 'pf_allowed'];
+    const closed = `${IP.forwards} . tcp . 2222`;
+    await inNamespace(rt, 'nft', ['delete', 'element', ...allowed, `{ ${closed} . 198.51.100.0/24 }`]);
+    await inNamespace(rt, 'nft', ['add', 'element', ...allowed, `{ ${closed} . 0.0.0.0/0 }`]);
+    daemon = await LabDaemon.start(topology.router, {}, daemon.stateDir);
+    t.equal(await kept(), 0n, 'an allowed source widened while the daemon was down: loaded whole');
+    t.not((await client(inet, 'tcp', IP.forwards, '2222', '1500')).code, 0, 'pf-closed refuses again');
   },
 );
 
