@@ -10,6 +10,7 @@ import {
   VipSchema,
 } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { RouteSchema } from '../../daemon/src/gen/vrouter/v1/routing_pb.js';
+import type { Facts } from '../../daemon/src/reconcile/rendered.js';
 import { labConfig } from './lab-config.js';
 
 export const IP = {
@@ -21,6 +22,16 @@ export const IP = {
   internet: '203.0.113.1',
   behindVm3: '192.168.50.1',
 } as const;
+
+/** The lab router's NICs as the kernel names them (by MAC), for renders outside a lab. */
+export const LAB_LINK_FACTS: Facts = {
+  links: new Map([
+    ['52:54:00:00:00:05', { index: 2, name: 'ens5' }],
+    ['52:54:00:00:00:03', { index: 3, name: 'ens3' }],
+    ['52:54:00:00:00:04', { index: 4, name: 'ens4' }],
+    ['52:54:00:00:00:06', { index: 5, name: 'ens6' }],
+  ]),
+};
 
 export function natConfig(): RouterConfig {
   const config = labConfig();

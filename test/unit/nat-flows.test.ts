@@ -7,18 +7,11 @@ import { ObjectKind, PatchOperationSchema } from '../../daemon/src/gen/vrouter/v
 import { SnatSchema } from '../../daemon/src/gen/vrouter/v1/nat_pb.js';
 import { applyPatch } from '../../daemon/src/config/patch.js';
 import { type FlowSelector, type Tuple, matches } from '../../daemon/src/drivers/conntrack.js';
-import { type Facts, render } from '../../daemon/src/reconcile/rendered.js';
+import { render } from '../../daemon/src/reconcile/rendered.js';
 import { changedMappings } from '../../daemon/src/services/nat/step.js';
-import { natConfig } from '../lab/nat-helpers.js';
+import { LAB_LINK_FACTS, natConfig } from '../lab/nat-helpers.js';
 
-const facts: Facts = {
-  links: new Map([
-    ['52:54:00:00:00:05', { index: 2, name: 'ens5' }],
-    ['52:54:00:00:00:03', { index: 3, name: 'ens3' }],
-    ['52:54:00:00:00:04', { index: 4, name: 'ens4' }],
-    ['52:54:00:00:00:06', { index: 5, name: 'ens6' }],
-  ]),
-};
+const facts = LAB_LINK_FACTS;
 
 /** The targets of the mappings cleared when `before` becomes `after` (rendered in that order). */
 function cleared(before: RouterConfig, after: RouterConfig) {

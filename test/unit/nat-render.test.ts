@@ -14,19 +14,12 @@ import { applyPatch } from '../../daemon/src/config/patch.js';
 import { validateConfig } from '../../daemon/src/config/validate.js';
 import { planTransaction } from '../../daemon/src/nft/commands.js';
 import type { NftRuleset, NftSet } from '../../daemon/src/nft/model.js';
-import { type Facts, render } from '../../daemon/src/reconcile/rendered.js';
+import { render } from '../../daemon/src/reconcile/rendered.js';
 import { hashCapacity } from '../../daemon/src/services/nat/render.js';
-import { natConfig } from '../lab/nat-helpers.js';
+import { LAB_LINK_FACTS, natConfig } from '../lab/nat-helpers.js';
 import { REPO_ROOT } from '../lab/lab-config.js';
 
-const facts: Facts = {
-  links: new Map([
-    ['52:54:00:00:00:05', { index: 2, name: 'ens5' }],
-    ['52:54:00:00:00:03', { index: 3, name: 'ens3' }],
-    ['52:54:00:00:00:04', { index: 4, name: 'ens4' }],
-    ['52:54:00:00:00:06', { index: 5, name: 'ens6' }],
-  ]),
-};
+const facts = LAB_LINK_FACTS;
 const GOLDEN = `${REPO_ROOT}test/unit/golden/nat-ruleset.json`;
 
 void t.test('the NAT table of the lab NAT config matches the golden file', (t) => {

@@ -17,7 +17,7 @@ import {
 import { encodeStoredElements } from '../../daemon/src/nft/element-wire.js';
 import type { NftElement, NftSet } from '../../daemon/src/nft/model.js';
 import { render } from '../../daemon/src/reconcile/rendered.js';
-import { natConfig } from '../lab/nat-helpers.js';
+import { LAB_LINK_FACTS, natConfig } from '../lab/nat-helpers.js';
 
 /** A netlink attribute (host order, little-endian here), padded to 4 bytes. */
 function attr(type: number, payload: Buffer): Buffer {
@@ -130,15 +130,7 @@ function withoutComment(set: NftSet, e: NftElement): string {
 }
 
 t.test('every set of the lab NAT config is compared element by element; hash sets decode back', async (t) => {
-  const facts = {
-    links: new Map([
-      ['52:54:00:00:00:05', { index: 2, name: 'ens5' }],
-      ['52:54:00:00:00:03', { index: 3, name: 'ens3' }],
-      ['52:54:00:00:00:04', { index: 4, name: 'ens4' }],
-      ['52:54:00:00:00:06', { index: 5, name: 'ens6' }],
-    ]),
-  };
-  const sets = render(natConfig(), facts).nft.tables.flatMap((table) => table.sets);
+  const sets = render(natConfig(), LAB_LINK_FACTS).nft.tables.flatMap((table) => table.sets);
   let compared = 0;
   for (const set of sets) {
     const encoded = encodeStoredElements(set);
