@@ -19,6 +19,8 @@ export function describeDns(s: GetDnsStatusResponse): string {
       `NXDOMAIN ${c('nxdomain')}, refused ${c('refused')}`,
     `dropped: malformed ${c('malformed')}, rate limited ${c('rate_limited')}, overload ${c('dropped')}; ` +
       `truncated (TC) ${c('truncated')}, upstream failures ${c('upstream_failures')}`,
+    `TCP connections ${c('tcp_connections')}: refused (16 per client) ${c('tcp_refused')}, ` +
+      `closed to make room ${c('tcp_evicted')}`,
     cache === undefined
       ? 'cache: -'
       : `cache: ${cache.entries} of ${cache.capacity} entries, hit rate ${(cache.hitRate * 100).toFixed(1)}% ` +
