@@ -363,6 +363,7 @@ void t.test('drift: a VIP address and set elements removed by hand are repaired'
     t.equal(await rpFilter(nic.ifname), '2', `${nic.ifname} validates sources in loose mode`);
   const pub = ROUTER_NICS.public.ifname;
   await inNamespace(rt, 'sysctl', ['-qw', `net.ipv4.conf.${pub}.rp_filter=0`]);
+  await inNamespace(rt, 'sysctl', ['-qw', `net.ipv4.conf.${pub}.forwarding=0`]);
   await ip('-n', rt, 'addr', 'del', `${IP.eip}/32`, 'dev', pub);
   await inNamespace(rt, 'nft', ['delete', 'element', 'ip', 'vrouter_nat', 'eip_dnat', `{ ${IP.eip} }`]);
   // An interval set's range is two kernel elements (its start and its end): both go, one is missed.
@@ -382,6 +383,11 @@ void t.test('drift: a VIP address and set elements removed by hand are repaired'
     'source validation found off',
   );
   t.equal(await rpFilter(pub), '2', 'and set back');
+  t.match(
+    findings.join('\n'),
+    `interfaces: net/ipv4/conf/${pub}/forwarding is 0, set to 1`,
+    "the public NIC's forwarding found off",
+  );
   t.equal((await curl(inet, `http://${IP.eip}/`)).stdout, IP.internet, 'after the repair the EIP works');
   t.same((await daemon.client.checkDrift()).repaired, [], 'a second check finds nothing');
 });

@@ -30,7 +30,9 @@ interface Setting {
 }
 
 /**
- * A router forwards: both families, whatever else the config says. Its NICs validate sources in
+ * A router forwards: both families, and IPv4 on each of its NICs (the kernel decides by the NIC a
+ * packet came in on: one NIC set to 0 by hand cuts its networks off), whatever else the config
+ * says. Its NICs validate sources in
  * loose mode (RFC 3704): a packet whose source has no route back, or is one of the router's own
  * addresses, is dropped, and asymmetric paths (OSPF, several uplinks) still work. Without it the
  * kernel checks each routed packet's source against the router's own addresses in a table of 256
@@ -41,7 +43,10 @@ function settingsOf(plan: InterfacePlan): Setting[] {
   return [
     { path: 'net/ipv4/ip_forward', value: '1' },
     { path: 'net/ipv6/conf/all/forwarding', value: '1' },
-    ...plan.links.map((l) => ({ path: `net/ipv4/conf/${l.name}/rp_filter`, value: '2' })),
+    ...plan.links.flatMap((l) => [
+      { path: `net/ipv4/conf/${l.name}/forwarding`, value: '1' },
+      { path: `net/ipv4/conf/${l.name}/rp_filter`, value: '2' },
+    ]),
   ];
 }
 
