@@ -273,6 +273,8 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
     const badGeneration = await ctl('apply', '-f', EXAMPLE_CONFIG, '--expected-generation', 'abc');
     t.equal(badGeneration.code, 2, 'a generation that is no number is a usage error');
     t.match(badGeneration.stderr, /^vrouterctl: --expected-generation abc: expected a generation number\n/);
+    const huge = await ctl('apply', '-f', EXAMPLE_CONFIG, '--expected-generation', '18446744073709551616');
+    t.equal(huge.code, 2, 'a generation beyond uint64 is a usage error');
     const portless = await ctl(
       'explain',
       ...['--nic', 'pub0', '--direction', 'in', '--protocol', 'tcp', '--source', '203.0.113.1'],
@@ -280,6 +282,12 @@ t.test('foundation: apply, refuse, roll back, patch', async (t) => {
     );
     t.equal(portless.code, 2, 'explain of tcp without --sport is a usage error');
     t.match(portless.stderr, /^vrouterctl: explain --protocol tcp needs --sport and --dport\n/);
+    const icmpPorts = await ctl(
+      'explain',
+      ...['--nic', 'pub0', '--direction', 'in', '--protocol', 'icmp', '--source', '203.0.113.1'],
+      ...['--destination', '10.1.0.11', '--dport', '80'],
+    );
+    t.equal(icmpPorts.code, 2, 'ports with icmp are a usage error, not silently ignored');
     const refused = await run(process.execPath, [VROUTERCTL, '--socket', daemon.socket, 'patch', '-f', '-'], {
       allowFailure: true,
       input: JSON.stringify({

@@ -80,9 +80,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Generations are uint64 on the wire. */
+const MAX_GENERATION = 2n ** 64n - 1n;
+
 function generationOption(value: string | undefined): bigint | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value))
+  if (!/^\d+$/.test(value) || BigInt(value) > MAX_GENERATION)
     throw new UsageError(`--expected-generation ${value}: expected a generation number`);
   return BigInt(value);
 }

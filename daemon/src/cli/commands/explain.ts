@@ -44,6 +44,8 @@ function explainRequest(values: Record<string, string | boolean | undefined>) {
   const withPorts = protocol === FirewallProtocol.TCP || protocol === FirewallProtocol.UDP;
   if (withPorts && (ports.sourcePort === undefined || ports.destinationPort === undefined))
     throw new UsageError(`explain --protocol ${text('protocol') ?? ''} needs --sport and --dport`);
+  if (!withPorts && (ports.sourcePort !== undefined || ports.destinationPort !== undefined))
+    throw new UsageError('--sport and --dport are for --protocol tcp or udp');
   return create(ExplainFirewallRequestSchema, {
     nicId,
     direction: choice('direction', Direction, Direction.UNSPECIFIED),
