@@ -8,7 +8,7 @@ import { LeaseFile, serializeLeases } from '../../daemon/src/services/dhcp/lease
 import { LeaseState, journalLine } from '../../daemon/src/services/dhcp/lease-records.js';
 import { type Lease, type LeaseChange, LeaseTable } from '../../daemon/src/services/dhcp/leases.js';
 import { create } from '@bufbuild/protobuf';
-import { AddressPoolSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
+import { AddressPoolSchema, HostSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
 import { dhcpConfig, ip, networkPlan } from './dhcp-fixtures.js';
 
 const NOW = 1_700_000_000_000;
@@ -118,6 +118,28 @@ t.test('a new plan ends the leases it no longer honours, and only those', async 
   );
   table.planChanged({ networks: [] });
   t.equal(net.size, 3, 'a network no longer served keeps its leases');
+
+  const poolClient = pool[0];
+  if (poolClient === undefined) throw new Error('no pool client');
+  const listed = networkPlan(
+    dhcpConfig((c) => {
+      const a = c.networks[0];
+      if (a === undefined) throw new Error('network A');
+      a.hosts = [
+        ...a.hosts.filter((h) => h.id !== 'vm2-nic'),
+        create(HostSchema, { id: 'now-listed', mac: poolClient.mac, ip: '10.1.0.60', hostname: 'listed' }),
+      ];
+      const dhcp = a.dhcp;
+      if (dhcp !== undefined)
+        dhcp.pools = [create(AddressPoolSchema, { start: '10.1.0.10', end: '10.1.0.13' })];
+    }),
+  );
+  table.planChanged({ networks: [listed] });
+  t.same(
+    [...net.leases()].map((l) => l.ip & 255).sort((a, b) => a - b),
+    [11, 13],
+    'a pool client now listed as a host (elsewhere): its pool lease ends',
+  );
 });
 
 t.test('sweep ends expired leases, offers and declines', async (t) => {

@@ -147,14 +147,16 @@ export class NetworkLeases {
   }
 }
 
-/** A host's lease: the host is still listed with that MAC and address. A pool lease: its address is
- * still in a pool and not the gateway's or a host's. */
+/** A host's lease: the host is still listed with that MAC and address. A pool lease: its client is
+ * not a listed host now, and its address is still in a pool and not the gateway's or a host's. */
 function honoured(plan: DhcpNetworkPlan, lease: Lease): boolean {
-  if (lease.hostId !== '') {
-    const host = plan.hosts.get(lease.mac);
-    return host?.id === lease.hostId && host.ip === lease.ip;
-  }
-  return !plan.reserved.has(lease.ip) && plan.pools.some((p) => lease.ip >= p.start && lease.ip <= p.end);
+  const host = plan.hosts.get(lease.mac);
+  if (lease.hostId !== '') return host?.id === lease.hostId && host.ip === lease.ip;
+  return (
+    host === undefined &&
+    !plan.reserved.has(lease.ip) &&
+    plan.pools.some((p) => lease.ip >= p.start && lease.ip <= p.end)
+  );
 }
 
 function poolSize(pools: readonly AddressRange[]): number {
