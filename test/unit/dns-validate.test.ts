@@ -65,6 +65,21 @@ void t.test('upstream servers, limits: each bad field named', (t) => {
   t.match(found['dns.local_ttl_seconds'], /out of range 1-86400/);
   config.dns.upstreamServers = Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 1}`);
   t.match(fields(config)['dns.upstream_servers'], /at most 8/);
+  config.dns.upstreamServers = [
+    '10.1.0.255',
+    '10.2.0.0:53',
+    '203.0.113.2',
+    '203.0.113.10',
+    'fe80::1',
+    '127.0.0.1',
+  ];
+  const router = fields(config);
+  t.match(router['dns.upstream_servers[0]'], /10\.1\.0\.255 is the broadcast address of network "net-a"/);
+  t.match(router['dns.upstream_servers[1]'], /10\.2\.0\.0 is the network address of network "net-b"/);
+  t.match(router['dns.upstream_servers[2]'], /203\.0\.113\.2 is an address of NIC "pub0": the router would/);
+  t.match(router['dns.upstream_servers[3]'], /203\.0\.113\.10 is VIP "v-eip-vm1"/);
+  t.match(router['dns.upstream_servers[4]'], /fe80::1 is link-local/);
+  t.notOk('dns.upstream_servers[5]' in router, 'a resolver on the router itself (loopback) may be asked');
   t.end();
 });
 

@@ -4,7 +4,7 @@
 import ipaddr from 'ipaddr.js';
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import { checkRange } from '../../config/fields.js';
-import { parseIpv6 } from '../../config/net.js';
+import { broadcastOf, formatIpv4, parseIpv4Prefix, parseIpv6 } from '../../config/net.js';
 import { UniqueKeys, type Violations } from '../../config/violations.js';
 import type { NetworkLookup } from '../networks/validate.js';
 import { DEFAULTS } from './render.js';
@@ -48,11 +48,7 @@ export function validateDns(config: RouterConfig, networks: NetworkLookup, v: Vi
 function checkUpstreams(config: RouterConfig, servers: readonly string[], v: Violations): void {
   if (servers.length > MAX_UPSTREAMS)
     v.add('dns.upstream_servers', `${servers.length} servers; at most ${MAX_UPSTREAMS}`);
-  const gateways = new Set(
-    config.networks
-      .flatMap((n) => [n.gateway, parseIpv6(n.ipv6Gateway)?.toString() ?? ''])
-      .filter((a) => a !== ''),
-  );
+  const routers = routerAddresses(config);
   const seen = new UniqueKeys<string>(v, 'upstream server');
   servers.forEach((text, i) => {
     const path = `dns.upstream_servers[${i}]`;
@@ -62,7 +58,7 @@ function checkUpstreams(config: RouterConfig, servers: readonly string[], v: Vio
         path,
         `"${text}" is not an upstream server (like 198.51.100.53, 198.51.100.53:5353 or [2001:db8::53]:53)`,
       );
-    const unusable = whyUnusable(upstream.address, gateways);
+    const unusable = whyUnusable(upstream.address, routers);
     if (unusable !== undefined) return v.add(path, `${upstream.address} ${unusable}`);
     seen.claim(formatUpstream(upstream), path);
   });
@@ -72,14 +68,44 @@ function checkUpstreams(config: RouterConfig, servers: readonly string[], v: Vio
 const NOT_A_SERVER: ReadonlySet<string> = new Set(['unspecified', 'broadcast', 'multicast']);
 
 /**
- * Why the router cannot forward to `address` (canonical form), whatever the port: one of its own
- * gateways (the router would ask itself), or not one host's address.
+ * The router's own addresses and its networks' edges (canonical form), each with why no upstream
+ * can be there: the router would ask itself (nothing of it answers DNS there but the gateways,
+ * which are its own server), or no host has that address.
  */
-function whyUnusable(address: string, gateways: ReadonlySet<string>): string | undefined {
+function routerAddresses(config: RouterConfig): Map<string, string> {
+  const why = new Map<string, string>();
+  const itself = 'the router would forward to itself';
+  for (const n of config.networks) {
+    for (const gateway of [n.gateway, parseIpv6(n.ipv6Gateway)?.toString() ?? ''])
+      if (gateway !== '') why.set(gateway, `is a network's gateway: ${itself}`);
+    const cidr = parseIpv4Prefix(n.cidr);
+    if (cidr !== undefined && cidr.prefix < 31) {
+      why.set(formatIpv4(cidr.network), `is the network address of network "${n.id}"`);
+      why.set(formatIpv4(broadcastOf(cidr)), `is the broadcast address of network "${n.id}"`);
+    }
+  }
+  for (const nic of config.nics)
+    for (const a of nic.addresses) {
+      const address = a.slice(0, a.indexOf('/'));
+      if (!why.has(address)) why.set(address, `is an address of NIC "${nic.id}": ${itself}`);
+    }
+  for (const vip of config.vips) if (!why.has(vip.ip)) why.set(vip.ip, `is VIP "${vip.id}": ${itself}`);
+  return why;
+}
+
+/**
+ * Why the router cannot forward to `address` (canonical form), whatever the port: one of its own
+ * addresses or a network's edge (`routers`), not one host's address, or an IPv6 link-local address
+ * (without a zone the router cannot tell on which link).
+ */
+function whyUnusable(address: string, routers: ReadonlyMap<string, string>): string | undefined {
   let parsed = ipaddr.parse(address);
   if (parsed instanceof ipaddr.IPv6 && parsed.isIPv4MappedAddress()) parsed = parsed.toIPv4Address();
-  if (gateways.has(parsed.toString())) return "is a network's gateway: the router would forward to itself";
+  const known = routers.get(parsed.toString());
+  if (known !== undefined) return known;
   const range = parsed.range();
+  if (parsed.kind() === 'ipv6' && range === 'linkLocal')
+    return 'is link-local: without a zone the router cannot tell on which link';
   return NOT_A_SERVER.has(range) ? `is not a server's address (${range})` : undefined;
 }
 
