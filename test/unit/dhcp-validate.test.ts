@@ -143,7 +143,7 @@ t.test('servers are unicast addresses, not the network’s own network or broadc
     violations((c) => {
       const d = settingsOfA(c);
       d.dnsServers = ['0.0.0.0', '255.255.255.255', '224.0.0.1', '10.1.0.255', '10.1.0.0', '8.8.8.8'];
-      d.ntpServers = ['0.0.0.0', '10.1.0.123'];
+      d.ntpServers = ['0.0.0.0', '10.1.0.123', '127.0.0.1'];
     }),
     {
       'networks[0].dhcp.dns_servers[0]': '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a server\'s address',
@@ -153,6 +153,8 @@ t.test('servers are unicast addresses, not the network’s own network or broadc
       'networks[0].dhcp.dns_servers[3]': '10.1.0.255 is the network or broadcast address of 10.1.0.0/24',
       'networks[0].dhcp.dns_servers[4]': '10.1.0.0 is the network or broadcast address of 10.1.0.0/24',
       'networks[0].dhcp.ntp_servers[0]': '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a server\'s address',
+      'networks[0].dhcp.ntp_servers[2]':
+        "127.0.0.1 is a loopback address (each VM's own), not a server's address",
     },
   );
 });

@@ -107,10 +107,14 @@ function checkAddressList(
   });
 }
 
-/** What kind of address `address` is when no single host can have it (RFC 6890). */
+/**
+ * What kind of address `address` is when no single host can have it (RFC 6890), or every host has
+ * it (loopback: each VM would ask itself).
+ */
 function notUnicast(address: number): string | undefined {
   const first = address >>> 24;
   if (first === 0) return 'in 0.0.0.0/8 ("this network")';
+  if (first === 127) return "a loopback address (each VM's own)";
   if (first >= 224 && first < 240) return 'a multicast address';
   if (first >= 240) return 'reserved (240.0.0.0/4 or the limited broadcast)';
   return undefined;
