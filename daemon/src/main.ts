@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const netlink = new Netlink();
   const nft = args.nftBackend === 'lib' ? libnftablesTransport() : execTransport();
   const dns = new DnsServer(log, (severity, message) => engine.serviceEvent('dns', severity, message));
-  const dhcp = new DhcpServer({ stateDir: args.stateDir, log: log.child({ service: 'dhcp' }) });
+  const dhcp = new DhcpServer({ stateDir: args.stateDir, log: log.child({ component: 'dhcp' }) });
   const managementApi = managementApiOf(args.listen);
   const arp = new GratuitousArp();
   const conntrack = new Conntrack();
