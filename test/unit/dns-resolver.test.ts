@@ -12,7 +12,7 @@ import {
   NOT_A_QUERY,
   Resolver,
 } from '../../daemon/src/services/dns/resolver.js';
-import { TYPE, layoutOf } from '../../daemon/src/services/dns/wire.js';
+import { type MessageLayout, TYPE, layoutOf } from '../../daemon/src/services/dns/wire.js';
 import { EMPTY_INTERFACE_PLAN, type InterfacePlan } from '../../daemon/src/services/interfaces/plan.js';
 import { labConfig } from '../lab/lab-config.js';
 
@@ -209,6 +209,7 @@ function upstreamResponse(
   rcode: number,
   answers: { ttl: number; address: string }[],
   soa?: { ttl: number; minimum: number },
+  alter: (bytes: Buffer, layout: MessageLayout) => void = () => undefined,
 ) {
   const packet = new Packet();
   packet.header.qr = 1;
@@ -233,6 +234,7 @@ function upstreamResponse(
   const bytes = packet.toBuffer();
   const layout = layoutOf(bytes);
   if (layout === undefined) throw new Error('bad test response');
+  alter(bytes, layout);
   return toCachedResponse(bytes, layout);
 }
 
@@ -265,6 +267,27 @@ void t.test('cached responses: lifetimes from TTLs and SOAs, TTLs counting down'
     'at most an hour',
   );
   t.equal(upstreamResponse('nx.example.test', 3, []).lifetime, 0, 'no SOA: not cached');
+  const topBit = upstreamResponse(
+    'ttl.example.test',
+    0,
+    [{ ttl: 300, address: '198.51.100.9' }],
+    undefined,
+    (bytes, layout) => {
+      // dns2 cannot write a TTL with the top bit set: written over the encoded one.
+      bytes.writeUInt32BE(0xffffffff, layout.records[0]?.ttlOffset ?? 0);
+    },
+  );
+  t.same(
+    Packet.parse(topBit.template).answers.map((a) => a.ttl),
+    [0],
+    'a TTL with the top bit set reaches the client as 0 (RFC 2181 §8), not as 4294967295',
+  );
+  const nx = upstreamResponse('nx.example.test', 3, [], { ttl: 3600, minimum: 5 });
+  t.same(
+    Packet.parse(nx.template).authorities.map((a) => a.ttl),
+    [5],
+    "a negative answer's SOA at the negative TTL (RFC 2308 §5), not its own 3600",
+  );
 
   const cache = new ResponseCache(2);
   cache.put('k1', positive, 50);

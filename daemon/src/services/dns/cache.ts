@@ -109,7 +109,9 @@ export class ResponseCache {
 
 /**
  * Turns a validated upstream response (`msg` with `layout`) into a template: OPT records removed (the
- * client gets our own), ID 0, AA and TC cleared, and how long it may be cached.
+ * client gets our own), ID 0, AA and TC cleared, TTLs as clients may use them (one with the top bit
+ * set is zero, RFC 2181 §8; a negative answer's SOA lives as long as the negative answer, RFC 2308
+ * §5), and how long it may be cached.
  */
 export function toCachedResponse(msg: Buffer, layout: MessageLayout): CachedResponse {
   const kept = layout.records.filter((r) => r.type !== TYPE.OPT);
@@ -119,6 +121,7 @@ export function toCachedResponse(msg: Buffer, layout: MessageLayout): CachedResp
   let at = layout.questionEnd;
   let positiveTtl = MAX_POSITIVE_TTL;
   let negativeTtl: number | undefined;
+  let soa: number | undefined;
   for (const r of kept) {
     const ttl = ttlOf(msg.readUInt32BE(r.ttlOffset));
     ttlOffsets.push(at + (r.ttlOffset - r.start));
@@ -129,6 +132,7 @@ export function toCachedResponse(msg: Buffer, layout: MessageLayout): CachedResp
     if (r.section === 'authority' && r.type === TYPE.SOA && r.rdlength >= 20) {
       const minimum = ttlOf(msg.readUInt32BE(r.rdataOffset + r.rdlength - 4));
       negativeTtl = Math.min(ttl, minimum, MAX_NEGATIVE_TTL);
+      soa = ttls.length - 1;
     }
   }
   const template = Buffer.concat(parts);
@@ -138,6 +142,8 @@ export function toCachedResponse(msg: Buffer, layout: MessageLayout): CachedResp
   const answers = kept.some((r) => r.section === 'answer');
   const negative = layout.rcode === RCODE.NXDOMAIN || (layout.rcode === RCODE.NOERROR && !answers);
   const lifetime = negative ? (negativeTtl ?? 0) : kept.length === 0 ? 0 : positiveTtl;
+  if (negative && soa !== undefined) ttls[soa] = lifetime;
+  for (let i = 0; i < ttls.length; i++) template.writeUInt32BE(ttls[i] ?? 0, ttlOffsets[i] ?? 0);
   return { template, ttlOffsets, ttls, lifetime, negative };
 }
 
