@@ -137,19 +137,32 @@ t.test('replies go where RFC 2131 §4.1 says', async (t) => {
 });
 
 t.test(
-  'through a relay agent on the network: replies to it on port 67, NAKs with the broadcast bit',
+  'through a relay agent on the network: replies to it on port 67 with its option 82, NAKs with the broadcast bit',
   async (t) => {
     const net = new Network();
     const relay = ip('10.1.0.250');
-    const offer = reply(net.send({ type: DISCOVER, mac: POOL_CLIENT, giaddr: relay }));
+    const agentInfo: [number, number[]] = [82, [1, 4, 0x65, 0x74, 0x68, 0x30]];
+    const offer = reply(net.send({ type: DISCOVER, mac: POOL_CLIENT, giaddr: relay, options: [agentInfo] }));
     t.same(offer.to, { address: relay, port: 67 });
     t.equal(offer.message.giaddr, relay);
+    t.same(
+      [...(offer.message.options.get(82) ?? [])],
+      agentInfo[1],
+      "the relay agent's information echoed (RFC 3046)",
+    );
+    t.equal([...offer.message.options.keys()].at(-1), 82, 'as the last option');
     const nak = reply(
-      net.send({ type: REQUEST, mac: POOL_CLIENT, giaddr: relay, options: [[50, [10, 2, 0, 9]]] }),
+      net.send({
+        type: REQUEST,
+        mac: POOL_CLIENT,
+        giaddr: relay,
+        options: [[50, [10, 2, 0, 9]], agentInfo],
+      }),
     );
     t.equal(nak.type, NAK);
     t.same(nak.to, { address: relay, port: 67 });
     t.equal(nak.message.flags & BROADCAST_FLAG, BROADCAST_FLAG);
+    t.same([...(nak.message.options.get(82) ?? [])], agentInfo[1], 'in a NAK too');
   },
 );
 

@@ -421,6 +421,9 @@ class Exchange {
 
   private header(yiaddr: number, ciaddr: number, options: Map<number, Uint8Array>): DhcpMessage {
     const req = this.req;
+    // RFC 3046 §2.2: a relay agent's information comes back in every reply, as the last option.
+    const agentInfo = req.options.get(OPTION.RELAY_AGENT_INFO);
+    if (agentInfo !== undefined) options.set(OPTION.RELAY_AGENT_INFO, agentInfo);
     return {
       op: BOOTREPLY,
       htype: req.htype,
