@@ -8,7 +8,7 @@ import { LeaseFile, serializeLeases } from '../../daemon/src/services/dhcp/lease
 import { LeaseState, journalLine } from '../../daemon/src/services/dhcp/lease-records.js';
 import { type Lease, type LeaseChange, LeaseTable } from '../../daemon/src/services/dhcp/leases.js';
 import { create } from '@bufbuild/protobuf';
-import { AddressPoolSchema, HostSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
+import { AddressPoolSchema, type Host, HostSchema } from '../../daemon/src/gen/vrouter/v1/networks_pb.js';
 import { dhcpConfig, ip, networkPlan } from './dhcp-fixtures.js';
 
 const NOW = 1_700_000_000_000;
@@ -95,16 +95,19 @@ t.test('a new plan ends the leases it no longer honours, and only those', async 
   table.planChanged({ networks: [networkPlan()] });
   t.equal(net.size, 5, 'the same settings honour every lease');
 
-  const edited = networkPlan(
-    dhcpConfig((c) => {
-      const a = c.networks[0];
-      if (a === undefined) throw new Error('network A');
-      a.hosts = a.hosts.filter((h) => h.id !== 'vm2-nic');
-      const dhcp = a.dhcp;
-      if (dhcp !== undefined)
-        dhcp.pools = [create(AddressPoolSchema, { start: '10.1.0.10', end: '10.1.0.13' })];
-    }),
-  );
+  /** vm2 no longer listed, the pool down to .10-.13, and `listed` hosts besides. */
+  const narrowed = (...listed: Host[]) =>
+    networkPlan(
+      dhcpConfig((c) => {
+        const a = c.networks[0];
+        if (a === undefined) throw new Error('network A');
+        a.hosts = [...a.hosts.filter((h) => h.id !== 'vm2-nic'), ...listed];
+        const dhcp = a.dhcp;
+        if (dhcp !== undefined)
+          dhcp.pools = [create(AddressPoolSchema, { start: '10.1.0.10', end: '10.1.0.13' })];
+      }),
+    );
+  const edited = narrowed();
   table.planChanged({ networks: [edited] });
   t.same(
     [...net.leases()].map((l) => l.ip & 255).sort((a, b) => a - b),
@@ -121,18 +124,8 @@ t.test('a new plan ends the leases it no longer honours, and only those', async 
 
   const poolClient = pool[0];
   if (poolClient === undefined) throw new Error('no pool client');
-  const listed = networkPlan(
-    dhcpConfig((c) => {
-      const a = c.networks[0];
-      if (a === undefined) throw new Error('network A');
-      a.hosts = [
-        ...a.hosts.filter((h) => h.id !== 'vm2-nic'),
-        create(HostSchema, { id: 'now-listed', mac: poolClient.mac, ip: '10.1.0.60', hostname: 'listed' }),
-      ];
-      const dhcp = a.dhcp;
-      if (dhcp !== undefined)
-        dhcp.pools = [create(AddressPoolSchema, { start: '10.1.0.10', end: '10.1.0.13' })];
-    }),
+  const listed = narrowed(
+    create(HostSchema, { id: 'now-listed', mac: poolClient.mac, ip: '10.1.0.60', hostname: 'listed' }),
   );
   table.planChanged({ networks: [listed] });
   t.same(
