@@ -450,6 +450,12 @@ t.test('a request without a usable hardware address is dropped, never answered',
     OFFER,
     'htype 6, 6 bytes',
   );
+  const identified = clientMessage({ type: DISCOVER, options: [[OPTION.CLIENT_ID, [0xff, 1, 2, 3, 4]]] });
+  t.equal(
+    reply(respond(net.plan, net.leases, { ...identified, htype: 32, hlen: 0 }, NOW)).type,
+    OFFER,
+    'InfiniBand (htype 32) sends no hardware address, its client identifier instead (RFC 4390)',
+  );
 });
 
 t.test('a request with an option of the wrong length is dropped, never answered', async (t) => {

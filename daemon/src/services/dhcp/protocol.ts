@@ -174,9 +174,10 @@ export function respond(
   now: number,
 ): Outcome {
   if (request.op !== BOOTREQUEST) return drop('not_request');
-  // Clients are known by their hardware address: without one, or an Ethernet one of another length,
-  // they cannot be told apart.
-  if (request.hlen === 0 || (request.htype === ETHERNET && request.hlen !== ETHERNET_ADDRESS_LENGTH))
+  // Clients are known by their hardware address, or by their client identifier when their link has
+  // none to give (RFC 4390, InfiniBand: hlen 0); an Ethernet address of another length is none.
+  const identified = request.hlen > 0 || (request.options.get(OPTION.CLIENT_ID)?.length ?? 0) > 0;
+  if (!identified || (request.htype === ETHERNET && request.hlen !== ETHERNET_ADDRESS_LENGTH))
     return drop('bad_header');
   // Answering as if a mis-sized option were absent would ACK what the client did not ask for.
   if (misSizedOption(request.options) !== undefined) return drop('bad_option_length');
