@@ -4,7 +4,7 @@
 import ipaddr from 'ipaddr.js';
 import type { RouterConfig } from '../../gen/vrouter/v1/config_pb.js';
 import { checkRange } from '../../config/fields.js';
-import { broadcastOf, formatIpv4, parseIpv4Prefix, parseIpv6 } from '../../config/net.js';
+import { broadcastOf, formatIpv4, parseIpv6 } from '../../config/net.js';
 import { UniqueKeys, type Violations } from '../../config/violations.js';
 import type { NetworkLookup } from '../networks/validate.js';
 import { DEFAULTS } from './render.js';
@@ -15,7 +15,7 @@ const MAX_UPSTREAMS = 8;
 export function validateDns(config: RouterConfig, networks: NetworkLookup, v: Violations): void {
   const dns = config.dns;
   if (dns !== undefined) {
-    checkUpstreams(config, dns.upstreamServers, v);
+    checkUpstreams(config, networks, dns.upstreamServers, v);
     checkRange(v, 'dns.cache_size', dns.cacheSize, 1, 1_000_000, `the default of ${DEFAULTS.cacheSize}`);
     checkRange(
       v,
@@ -45,10 +45,15 @@ export function validateDns(config: RouterConfig, networks: NetworkLookup, v: Vi
   if (config.networks.some((n) => n.dns?.enabled === true)) checkNames(config, networks, v);
 }
 
-function checkUpstreams(config: RouterConfig, servers: readonly string[], v: Violations): void {
+function checkUpstreams(
+  config: RouterConfig,
+  networks: NetworkLookup,
+  servers: readonly string[],
+  v: Violations,
+): void {
   if (servers.length > MAX_UPSTREAMS)
     v.add('dns.upstream_servers', `${servers.length} servers; at most ${MAX_UPSTREAMS}`);
-  const routers = routerAddresses(config);
+  const routers = routerAddresses(config, networks);
   const seen = new UniqueKeys<string>(v, 'upstream server');
   servers.forEach((text, i) => {
     const path = `dns.upstream_servers[${i}]`;
@@ -72,18 +77,18 @@ const NOT_A_SERVER: ReadonlySet<string> = new Set(['unspecified', 'broadcast', '
  * can be there: the router would ask itself (nothing of it answers DNS there but the gateways,
  * which are its own server), or no host has that address.
  */
-function routerAddresses(config: RouterConfig): Map<string, string> {
+function routerAddresses(config: RouterConfig, networks: NetworkLookup): Map<string, string> {
   const why = new Map<string, string>();
   const itself = 'the router would forward to itself';
-  for (const n of config.networks) {
+  for (const n of config.networks)
     for (const gateway of [n.gateway, parseIpv6(n.ipv6Gateway)?.toString() ?? ''])
       if (gateway !== '') why.set(gateway, `is a network's gateway: ${itself}`);
-    const cidr = parseIpv4Prefix(n.cidr);
-    if (cidr !== undefined && cidr.prefix < 31) {
-      why.set(formatIpv4(cidr.network), `is the network address of network "${n.id}"`);
-      why.set(formatIpv4(broadcastOf(cidr)), `is the broadcast address of network "${n.id}"`);
+  // The subnets as network validation read them (a network whose CIDR is wrong is reported there).
+  for (const { network, subnet } of networks.values())
+    if (subnet.prefix < 31) {
+      why.set(formatIpv4(subnet.network), `is the network address of network "${network.id}"`);
+      why.set(formatIpv4(broadcastOf(subnet)), `is the broadcast address of network "${network.id}"`);
     }
-  }
   for (const nic of config.nics)
     for (const a of nic.addresses) {
       const address = a.slice(0, a.indexOf('/'));
