@@ -32,12 +32,13 @@ interface Setting {
 /**
  * A router forwards: both families, and IPv4 on each of its NICs (the kernel decides by the NIC a
  * packet came in on: one NIC set to 0 by hand cuts its networks off), whatever else the config
- * says. Its NICs validate sources in
- * loose mode (RFC 3704): a packet whose source has no route back, or is one of the router's own
- * addresses, is dropped, and asymmetric paths (OSPF, several uplinks) still work. Without it the
- * kernel checks each routed packet's source against the router's own addresses in a table of 256
- * buckets: with 10k VIPs, a walk of ~40 addresses a packet (~16 µs of CPU per connection measured
- * through an EIP, more than the whole ruleset costs), where loose mode costs one route lookup.
+ * says; ip_forward comes first, as writing it sets every NIC's forwarding.
+ * Its NICs validate sources in loose mode (RFC 3704): a packet whose source has no route back, or
+ * is one of the router's own addresses, is dropped, and asymmetric paths (OSPF, several uplinks)
+ * still work. Without loose mode the kernel checks each routed packet's source against the
+ * router's own addresses in a table of 256 buckets: with 10k VIPs, a walk of ~40 addresses a packet
+ * (~16 µs of CPU per connection measured through an EIP, more than the whole ruleset costs), where
+ * loose mode costs one route lookup.
  */
 function settingsOf(plan: InterfacePlan): Setting[] {
   return [
